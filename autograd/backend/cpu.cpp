@@ -1,0 +1,61 @@
+// The CPU backend: the packed xsimd GEMM (float builds; the double build,
+// used by the gradient checks, keeps the reference GEMM through Eigen) and
+// the xsimd + OpenMP row kernels. Every kernel uses num_threads() threads and
+// gives the same bits for any thread count (see threads.hpp).
+#include "autograd/backend/backend.hpp"
+#include "autograd/backend/gemm_xsimd.hpp"
+#include "autograd/backend/rowwise_xsimd.hpp"
+
+namespace m3oe::backend {
+
+namespace {
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+
+#if !(defined(M3OE_DOUBLE) && M3OE_DOUBLE)
+  // Float build only: the double build keeps Backend::gemm (Eigen).
+  void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, real alpha, const real* a,
+            Index lda, const real* b, Index ldb, real beta, real* c, Index ldc) override {
+    sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+#endif
+
+  void layernorm_forward(const real* x, const real* gamma, const real* beta, Index rows,
+                         Index cols, real eps, real* out, real* mean, real* rstd) override {
+    rowwise::layernorm_forward(x, gamma, beta, rows, cols, eps, out, mean, rstd);
+  }
+  void layernorm_backward(const real* dout, const real* x, const real* gamma, const real* mean,
+                          const real* rstd, Index rows, Index cols, real* dx, real* dgamma,
+                          real* dbeta) override {
+    rowwise::layernorm_backward(dout, x, gamma, mean, rstd, rows, cols, dx, dgamma, dbeta);
+  }
+
+  void softmax_rows_forward(const real* x, Index rows, Index cols, real* out) override {
+    rowwise::softmax_rows_forward(x, rows, cols, out);
+  }
+  void softmax_rows_backward(const real* y, const real* dy, Index rows, Index cols,
+                             real* dx) override {
+    rowwise::softmax_rows_backward(y, dy, rows, cols, dx);
+  }
+
+  void bias_layernorm_relu_forward(const real* t, const real* bias, const real* gamma,
+                                   const real* beta, Index rows, Index cols, real eps, real* z,
+                                   real* xhat, real* rstd) override {
+    rowwise::bias_layernorm_relu_forward(t, bias, gamma, beta, rows, cols, eps, z, xhat, rstd);
+  }
+  void bias_layernorm_relu_backward(const real* dz, const real* z, const real* xhat,
+                                    const real* rstd, const real* gamma, Index rows, Index cols,
+                                    real* dt, real* dbias, real* dgamma, real* dbeta) override {
+    rowwise::bias_layernorm_relu_backward(dz, z, xhat, rstd, gamma, rows, cols, dt, dbias,
+                                          dgamma, dbeta);
+  }
+};
+}  // namespace
+
+Backend& default_cpu() {
+  static CpuBackend cpu;
+  return cpu;
+}
+
+}  // namespace m3oe::backend

@@ -1,0 +1,35 @@
+// simd.hpp: the SIMD vocabulary shared by the CPU kernels (internal header).
+//
+// xsimd picks the widest instruction set -march allows (AVX-512, AVX2+FMA,
+// SSE, NEON); Vec<T> is one register of T and lanes<T> its width.
+#pragma once
+
+#include <xsimd/xsimd.hpp>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace m3oe::backend::simd {
+
+using Arch = xsimd::default_arch;
+template <class T>
+using Vec = xsimd::batch<T, Arch>;
+template <class T>
+inline constexpr int lanes = int(Vec<T>::size);
+
+// a * b + c in one rounding. xsimd 8.1 implements fma for AVX-512 as a*b + c
+// and ISO C++ mode (-std=c++20) does not contract that, so AVX-512 gets the
+// intrinsic; every other architecture gets xsimd's own fma.
+template <class T>
+inline Vec<T> fmadd(const Vec<T>& a, const Vec<T>& b, const Vec<T>& c) {
+#if defined(__AVX512F__)
+  if constexpr (lanes<T> * sizeof(T) == 64) {
+    if constexpr (sizeof(T) == 4) return Vec<T>(_mm512_fmadd_ps(a, b, c));
+    else return Vec<T>(_mm512_fmadd_pd(a, b, c));
+  }
+#endif
+  return xsimd::fma(a, b, c);
+}
+
+}  // namespace m3oe::backend::simd

@@ -1,0 +1,20 @@
+// threads.hpp: the one knob for how many threads the CPU kernels use.
+//
+// Every OpenMP region in the CPU backend asks num_threads() (through a
+// `num_threads(...)` clause), so one call sets the whole library. The default
+// is omp_get_max_threads(), which honours OMP_NUM_THREADS. Results never
+// depend on this number: every kernel splits its work into pieces whose size
+// is fixed by the problem shape, and reduces partial sums in a fixed order.
+// Without OpenMP everything runs on the calling thread and num_threads() is 1.
+#pragma once
+
+namespace m3oe {
+
+// Use n >= 1 threads in the CPU kernels; n <= 0 restores the default.
+void set_num_threads(int n);
+// The number of threads the CPU kernels use now (>= 1).
+int num_threads();
+// True when the library was built with OpenMP.
+bool has_openmp();
+
+}  // namespace m3oe

@@ -1,0 +1,102 @@
+#include "autograd/ops/matmul.hpp"
+
+#include "autograd/backend/backend.hpp"
+#include "autograd/ops.hpp"
+
+#include <stdexcept>
+
+namespace m3oe::ops {
+
+namespace {
+// c (+)= alpha * op(a) @ op(b) through the active backend.
+void gemm(Tensor& c, const Tensor& a, bool ta, const Tensor& b, bool tb, real beta) {
+  const Index m = ta ? a.cols() : a.rows();
+  const Index k = ta ? a.rows() : a.cols();
+  const Index n = tb ? b.rows() : b.cols();
+  backend::active().gemm(ta, tb, m, n, k, real(1), a.data(), a.cols(), b.data(), b.cols(), beta,
+                         c.data(), c.cols());
+}
+
+void check_inner(const Tensor& a, const Tensor& b, bool ta, bool tb, const char* op) {
+  const Index ka = ta ? a.rows() : a.cols();
+  const Index kb = tb ? b.cols() : b.rows();
+  if (ka != kb)
+    throw std::invalid_argument(std::string(op) + ": inner dimensions differ, " + shape_str(a) +
+                                (ta ? "^T" : "") + " @ " + shape_str(b) + (tb ? "^T" : ""));
+}
+}  // namespace
+
+void matmul_forward(Tensor& out, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  out.resize(trans_a ? a.cols() : a.rows(), trans_b ? b.rows() : b.cols());
+  gemm(out, a, trans_a, b, trans_b, real(0));
+}
+
+// For C = op(A) op(B):  dop(A) = dC op(B)^T  and  dop(B) = op(A)^T dC.
+// When A itself is stored transposed, dA = dop(A)^T, which swaps the factors:
+//   C = A B      : dA = dC B^T,      dB = A^T dC
+//   C = A^T B    : dA = B dC^T,      dB = A dC
+//   C = A B^T    : dA = dC B,        dB = dC^T A
+//   C = A^T B^T  : dA = B^T dC^T,    dB = dC^T A^T
+void matmul_backward(Tensor* da, Tensor* db, const Tensor& dout, const Tensor& a, const Tensor& b,
+                     bool trans_a, bool trans_b) {
+  if (da) {
+    if (!trans_a) gemm(*da, dout, false, b, !trans_b, real(1));
+    else gemm(*da, b, trans_b, dout, true, real(1));
+  }
+  if (db) {
+    if (!trans_b) gemm(*db, a, !trans_a, dout, false, real(1));
+    else gemm(*db, dout, true, a, trans_a, real(1));
+  }
+}
+
+void linear_forward(Tensor& out, const Tensor& x, const Tensor& w, const Tensor* bias) {
+  out.resize(x.rows(), w.cols());
+  gemm(out, x, false, w, false, real(0));
+  if (bias) out.rowwise() += bias->row(0);
+}
+
+void linear_backward(Tensor* dx, Tensor* dw, Tensor* dbias, const Tensor& dout, const Tensor& x,
+                     const Tensor& w) {
+  matmul_backward(dx, dw, dout, x, w, false, false);
+  if (dbias) dbias->row(0) += dout.colwise().sum();
+}
+
+}  // namespace m3oe::ops
+
+namespace m3oe {
+
+namespace {
+Var matmul_op(const Var& a, const Var& b, bool ta, bool tb, const char* name) {
+  ops::check_inner(a.value(), b.value(), ta, tb, name);
+  Tensor out;
+  ops::matmul_forward(out, a.value(), b.value(), ta, tb);
+  return make_result(std::move(out), name, {a, b}, [ta, tb](Node& self) {
+    Node& A = *self.inputs[0];
+    Node& B = *self.inputs[1];
+    ops::matmul_backward(A.grad_or_null(), B.grad_or_null(), self.grad, A.value, B.value, ta, tb);
+  });
+}
+}  // namespace
+
+Var matmul(const Var& a, const Var& b) { return matmul_op(a, b, false, false, "matmul"); }
+Var matmul_nt(const Var& a, const Var& b) { return matmul_op(a, b, false, true, "matmul_nt"); }
+Var matmul_tn(const Var& a, const Var& b) { return matmul_op(a, b, true, false, "matmul_tn"); }
+
+Var linear(const Var& x, const Var& w, const Var& b) {
+  ops::check_inner(x.value(), w.value(), false, false, "linear");
+  if (b.defined() && (b.rows() != 1 || b.cols() != w.cols()))
+    throw std::invalid_argument("linear: bias is " + shape_str(b.value()) + ", expected [1," +
+                                std::to_string(w.cols()) + "]");
+  Tensor out;
+  ops::linear_forward(out, x.value(), w.value(), b.defined() ? &b.value() : nullptr);
+  std::vector<Var> inputs{x, w};
+  if (b.defined()) inputs.push_back(b);
+  return make_result(std::move(out), "linear", std::move(inputs), [](Node& self) {
+    Node& X = *self.inputs[0];
+    Node& W = *self.inputs[1];
+    Tensor* db = self.inputs.size() > 2 ? self.inputs[2]->grad_or_null() : nullptr;
+    ops::linear_backward(X.grad_or_null(), W.grad_or_null(), db, self.grad, X.value, W.value);
+  });
+}
+
+}  // namespace m3oe

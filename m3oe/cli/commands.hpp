@@ -1,0 +1,23 @@
+// commands.hpp: the subcommands of the `m3oe` program, callable from tests.
+// Each returns the process exit code and throws std::exception with a
+// message (file and line where there is one) on bad input.
+#pragma once
+
+#include "m3oe/train/config.hpp"
+
+#include <string>
+#include <vector>
+
+namespace m3oe::cli {
+
+std::string usage();
+// `--key value` flags (and the shortcuts --synthetic, --movielens DIR,
+// --table FILE, --schema FILE, --config FILE, --resume, --quiet) into a
+// config: the config file first, then the flags over it.
+train::TrainConfig parse_train_args(const std::vector<std::string>& args);
+
+int train(const std::vector<std::string>& args);
+int eval(const std::vector<std::string>& args);
+int predict(const std::vector<std::string>& args);
+
+}  // namespace m3oe::cli

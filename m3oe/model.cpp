@@ -1,0 +1,189 @@
+#include "m3oe/model.hpp"
+
+#include "autograd/ops.hpp"
+
+#include <stdexcept>
+
+namespace m3oe {
+
+namespace {
+// The rows `rows` of x; x itself when they are all of its rows (a batch of
+// one domain), which group_rows_by_domain lists in order.
+Var take_rows(const Var& x, const IndexList& rows) {
+  return static_cast<Index>(rows.size()) == x.rows() ? x : gather_rows(x, rows);
+}
+// The inverse: x[n_d,*] placed at `rows` of a [b,*] result, zero elsewhere.
+Var place_rows(const Var& x, const IndexList& rows, Index b) {
+  return static_cast<Index>(rows.size()) == b ? x : scatter_rows(x, rows, b);
+}
+Var add_or_first(const Var& sum, const Var& term) { return sum.defined() ? add(sum, term) : term; }
+}  // namespace
+
+M3oE::M3oE(const M3oEConfig& config, Rng& rng) : nn::Module("M3oE"), config_(config) {
+  config_.validate();
+  D_ = config_.num_domains();
+  T_ = config_.num_tasks();
+  N_ = config_.num_shared_experts;
+  const auto& dims = config_.fcn_dims;
+  const Index in = config_.input_dim(), star_out = dims[0], hidden = dims[1], out = dims.back();
+  const std::vector<Index> expert_dims(dims.begin() + 2, dims.end());  // {256, 64}
+
+  // The structure weights (learned mode only, and only for modules present).
+  auto raw = [&](const char* name, real init, bool present) {
+    if (config_.fusion_mode != FusionMode::learned || !present) return Var();
+    return register_parameter(name, Tensor::Constant(1, 1, init));
+  };
+  e_exp_d_ = raw("e_exp_d", config_.init_exp_d, config_.use_domain_module);
+  e_exp_t_ = raw("e_exp_t", config_.init_exp_t, config_.use_task_module);
+  e_bal_d_ = raw("e_bal_d", config_.init_bal_d, config_.use_domain_module);
+  e_bal_t_ = raw("e_bal_t", config_.init_bal_t, config_.use_task_module);
+
+  embedding_ = &register_module(
+      "embedding", std::make_unique<nn::FeatureEmbedder>(config_.schema, config_.embedding_dim, rng));
+  star_ = &register_module("star", std::make_unique<nn::StarDomainLayer>(in, star_out, D_, rng));
+  star_mlp_ = &register_module("star_mlp",
+                               std::make_unique<nn::MLP>(std::vector<Index>{star_out, hidden}, rng));
+  skip_conn_ = &register_module("skip_conn",
+                                std::make_unique<nn::MLP>(std::vector<Index>{in, hidden}, rng));
+
+  auto experts = [&](const char* name, int count, std::vector<nn::MLP*>& into) {
+    auto& list = register_module(name, std::make_unique<nn::ModuleList>());
+    for (int i = 0; i < count; ++i) into.push_back(&list.append(std::make_unique<nn::MLP>(expert_dims, rng)));
+  };
+  experts("expert", N_, shared_experts_);
+  if (config_.use_domain_module) experts("domain_expert", D_, domain_experts_);
+  if (config_.use_task_module) experts("task_expert", T_, task_experts_);
+
+  auto& gate_list = register_module("gate", std::make_unique<nn::ModuleList>());
+  for (int i = 0; i < D_ * T_; ++i)
+    gates_.push_back(&gate_list.append(std::make_unique<nn::Gate>(hidden, N_, rng)));
+  auto& tower_list = register_module("tower", std::make_unique<nn::ModuleList>());
+  for (int i = 0; i < D_ * T_; ++i)
+    towers_.push_back(&tower_list.append(std::make_unique<nn::Tower>(out, rng)));
+}
+
+// ---- fusion weights ---------------------------------------------------------
+
+Var M3oE::fusion_weight(const Var& raw) const {
+  if (config_.fusion_mode == FusionMode::fixed)
+    return Var(Tensor::Constant(1, 1, config_.fixed_weight));
+  return raw.defined() ? sigmoid(raw) : Var();
+}
+
+M3oE::Weights M3oE::weights() const {
+  Weights w;
+  if (config_.use_domain_module) {
+    w.alpha_d = fusion_weight(e_exp_d_);
+    w.beta_d = fusion_weight(e_bal_d_);
+  }
+  if (config_.use_task_module) {
+    w.alpha_t = fusion_weight(e_exp_t_);
+    w.beta_t = fusion_weight(e_bal_t_);
+  }
+  return w;
+}
+
+FusionWeights M3oE::fusion_weights() const {
+  NoGradGuard no_grad;
+  const Weights w = weights();
+  auto value = [](const Var& v) { return v.defined() ? v.item() : real(0); };
+  return {value(w.alpha_d), value(w.alpha_t), value(w.beta_d), value(w.beta_t)};
+}
+
+bool M3oE::is_structure_name(const std::string& name) {
+  return name == "e_exp_d" || name == "e_exp_t" || name == "e_bal_d" || name == "e_bal_t";
+}
+
+std::vector<Var> M3oE::structure_parameters() const {
+  std::vector<Var> out;
+  for (const auto& [name, p] : named_parameters())
+    if (is_structure_name(name)) out.push_back(p);
+  return out;
+}
+
+std::vector<Var> M3oE::weight_parameters() const {
+  std::vector<Var> out;
+  for (const auto& [name, p] : named_parameters())
+    if (!is_structure_name(name)) out.push_back(p);
+  return out;
+}
+
+// ---- forward ----------------------------------------------------------------
+
+// First-level fusion (paper Eq. 5-6): the own expert weighted by beta, the
+// n-1 others sharing 1-beta equally. With a single expert there are no
+// others, and the formula's (1-beta)/(n-1) is undefined: the own expert is
+// used alone (the authors' loop over j != d adds nothing either).
+Var M3oE::balance(const std::vector<Var>& experts, std::size_t own, const Var& beta) {
+  if (experts.size() == 1) return experts[0];
+  Var others;
+  for (std::size_t j = 0; j < experts.size(); ++j)
+    if (j != own) others = add_or_first(others, experts[j]);
+  const real share = real(1) / static_cast<real>(experts.size() - 1);
+  const Var other_weight = mul_scalar(add_scalar(mul_scalar(beta, -1), 1), share);  // (1-beta)/(n-1)
+  return add(scale(experts[own], beta), scale(others, other_weight));
+}
+
+Var M3oE::domain_logits(int d, const Var& h, const Var& h_gate, const Weights& w,
+                        M3oEOutput& out) const {
+  const IndexList& rows = out.rows_by_domain[static_cast<std::size_t>(d)];
+  const Var hd = take_rows(h, rows);       // [n_d,256]
+  const Var gd = take_rows(h_gate, rows);  // [n_d,256], no gradient into h
+
+  std::vector<Var> shared;  // N x [n_d,64]
+  for (nn::MLP* e : shared_experts_) shared.push_back(e->forward(hd));
+  Var domain_mix;  // Dm[d]
+  if (config_.use_domain_module) {
+    std::vector<Var> dom;
+    for (nn::MLP* e : domain_experts_) dom.push_back(e->forward(hd));
+    domain_mix = balance(dom, static_cast<std::size_t>(d), w.beta_d);
+  }
+  std::vector<Var> task;
+  if (config_.use_task_module)
+    for (nn::MLP* e : task_experts_) task.push_back(e->forward(hd));
+
+  std::vector<Var> logits;  // T x [n_d,1]
+  for (int t = 0; t < T_; ++t) {
+    const std::size_t cell = static_cast<std::size_t>(t * D_ + d);
+    const Var gate = gates_[cell]->forward(gd);  // [n_d,N]
+    Tensor& gate_out = out.gates[static_cast<std::size_t>(t)];
+    for (std::size_t r = 0; r < rows.size(); ++r) gate_out.row(rows[r]) = gate.value().row(Index(r));
+
+    Var z;  // S[d,t] = sum_k gate_k * shared_k
+    for (int k = 0; k < N_; ++k) z = add_or_first(z, mul(slice_cols(gate, k, 1), shared[std::size_t(k)]));
+    if (config_.use_domain_module) z = add(z, scale(domain_mix, w.alpha_d));
+    if (config_.use_task_module)
+      z = add(z, scale(balance(task, static_cast<std::size_t>(t), w.beta_t), w.alpha_t));
+    logits.push_back(towers_[cell]->forward(z));
+  }
+  return logits.size() == 1 ? logits[0] : concat_cols(logits);
+}
+
+M3oEOutput M3oE::forward(const data::Batch& batch) const {
+  const Index b = batch.rows;
+  if (b <= 0) throw std::invalid_argument("M3oE::forward: the batch is empty");
+  if (static_cast<Index>(batch.domain.size()) != b)
+    throw std::invalid_argument("M3oE::forward: batch has " + std::to_string(batch.domain.size()) +
+                                " domain ids for " + std::to_string(b) + " rows");
+  M3oEOutput out;
+  out.rows_by_domain = nn::group_rows_by_domain(batch.domain, D_);
+  out.gates.assign(static_cast<std::size_t>(T_), Tensor::Zero(b, N_));
+
+  const Var x = embedding_->forward(batch);                             // [B,in]
+  const Var f = star_->forward(x, out.rows_by_domain);                  // [B,512]
+  const Var h = add(star_mlp_->forward(f), skip_conn_->forward(x));     // [B,256]
+  const Var h_gate = stop_gradient(h);
+  const Weights w = weights();
+
+  Var logits;
+  for (int d = 0; d < D_; ++d) {
+    const IndexList& rows = out.rows_by_domain[static_cast<std::size_t>(d)];
+    if (rows.empty()) continue;
+    logits = add_or_first(logits, place_rows(domain_logits(d, h, h_gate, w, out), rows, b));
+  }
+  out.logits = logits;
+  out.probs = sigmoid(logits);
+  return out;
+}
+
+}  // namespace m3oe

@@ -1,0 +1,92 @@
+// model.hpp: the M3oE model (Zhang et al., SIGIR 2024), layer by layer as in
+// docs/model.md and /shared/docs/m3oe-reference.md.
+//
+//   x = embed(batch)                                  [B, in]
+//   f = STAR_d(x)            (row's domain d)         [B, 512]
+//   h = ReLU(LN(Linear(f))) + ReLU(LN(Linear(x)))     [B, 256]
+//   shared_k, dom_j, task_t = experts(h)              [B, 64] each
+//   for a row of domain d and each task t:
+//     gate = softmax(Linear(stopgrad(h)))             [N]
+//     S    = sum_k gate_k shared_k
+//     Dm   = beta_d dom_d + (1-beta_d)/(D-1) sum_{j!=d} dom_j   (Dm = dom_d if D = 1)
+//     Tm   = beta_t task_t + (1-beta_t)/(T-1) sum_{s!=t} task_s (Tm = task_t if T = 1)
+//     z    = S + alpha_d Dm + alpha_t Tm
+//     logit[t] = tower_{d,t}(z)
+// Everything after h is computed per domain on that domain's rows only
+// (gather, compute, scatter back).
+//
+// Parameter names (PyTorch's naming; scripts/parity_reference.py uses the
+// same ones): e_exp_d, e_exp_t, e_bal_d, e_bal_t, embedding.embed_dict.<feature>.weight,
+// star.{shared_weight,shared_bias,slot_weight.d,slot_bias.d},
+// star_mlp.domain_specific.{0,1}.*, skip_conn.domain_specific.{0,1}.*,
+// expert.k.*, domain_expert.d.*, task_expert.t.*, gate.i.0.*, tower.i.{0,1,3}.*
+// with cell index i = t * D + d (the authors' order).
+#pragma once
+
+#include "layers/blocks.hpp"
+#include "layers/embedding.hpp"
+#include "layers/star.hpp"
+#include "m3oe/config.hpp"
+
+#include <vector>
+
+namespace m3oe {
+
+// The four fusion weights' current values (after the sigmoid, or the fixed
+// value). A weight of an ablated module reads 0.
+struct FusionWeights {
+  real alpha_d = 0, alpha_t = 0, beta_d = 0, beta_t = 0;
+};
+
+struct M3oEOutput {
+  Var logits;  // [B,T]: row i, task t = tower (domain(i), t) before the sigmoid
+  Var probs;   // [B,T] = sigmoid(logits)
+  // gates[t] is [B,N]: row i holds the softmax gate of cell (domain(i), t)
+  // on row i, for inspection (values only, no graph).
+  std::vector<Tensor> gates;
+  std::vector<IndexList> rows_by_domain;  // D lists: the rows of each domain
+};
+
+class M3oE : public nn::Module {
+ public:
+  M3oE(const M3oEConfig& config, Rng& rng);
+
+  // One forward pass. With gradients on (the default) the result is part of
+  // a graph reaching every parameter; call under NoGradGuard for inference.
+  M3oEOutput forward(const data::Batch& batch) const;
+
+  const M3oEConfig& config() const { return config_; }
+  FusionWeights fusion_weights() const;
+  // The AutoML ("structure") parameters: the e_* scalars present (none in
+  // fixed mode), and all other parameters; the two lists split parameters().
+  std::vector<Var> structure_parameters() const;
+  std::vector<Var> weight_parameters() const;
+  // True for the names of structure parameters.
+  static bool is_structure_name(const std::string& name);
+
+ private:
+  // The fusion weights as [1,1] Vars of this forward (constants when fixed).
+  struct Weights {
+    Var alpha_d, alpha_t, beta_d, beta_t;
+  };
+  Weights weights() const;
+  Var fusion_weight(const Var& raw) const;
+  // The rows of one domain, from h to [n_d,T] logits (gates written into out).
+  Var domain_logits(int d, const Var& h, const Var& h_gate, const Weights& w,
+                    M3oEOutput& out) const;
+  // beta * own + (1-beta)/(n-1) * sum of the others (own alone if n = 1).
+  static Var balance(const std::vector<Var>& experts, std::size_t own, const Var& beta);
+
+  M3oEConfig config_;
+  int D_, T_, N_;
+  Var e_exp_d_, e_exp_t_, e_bal_d_, e_bal_t_;  // undefined when absent
+  nn::FeatureEmbedder* embedding_;
+  nn::StarDomainLayer* star_;
+  nn::MLP* star_mlp_;
+  nn::MLP* skip_conn_;
+  std::vector<nn::MLP*> shared_experts_, domain_experts_, task_experts_;
+  std::vector<nn::Gate*> gates_;    // index t * D + d
+  std::vector<nn::Tower*> towers_;  // index t * D + d
+};
+
+}  // namespace m3oe

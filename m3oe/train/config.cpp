@@ -1,0 +1,233 @@
+#include "m3oe/train/config.hpp"
+
+#include "m3oe/util/files.hpp"
+
+#include <charconv>
+#include <sstream>
+#include <stdexcept>
+
+namespace m3oe::train {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+template <class T>
+T parse_number(const std::string& key, const std::string& v, const std::string& source) {
+  T out{};
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size())
+    throw std::invalid_argument(source + ": '" + key + "' expects a number, got '" + v + "'");
+  return out;
+}
+
+bool parse_bool(const std::string& key, const std::string& v, const std::string& source) {
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+  throw std::invalid_argument(source + ": '" + key + "' expects true/false, got '" + v + "'");
+}
+
+AutoMLMode parse_automl(const std::string& v, const std::string& source) {
+  if (v == "official") return AutoMLMode::official;
+  if (v == "bilevel1" || v == "bilevel") return AutoMLMode::bilevel1;
+  if (v == "bilevel2") return AutoMLMode::bilevel2;
+  if (v == "fixed") return AutoMLMode::fixed;
+  throw std::invalid_argument(source + ": automl must be official, bilevel1, bilevel2 or fixed, got '" +
+                              v + "'");
+}
+
+std::vector<std::uint64_t> parse_seeds(const std::string& v, const std::string& source) {
+  std::vector<std::uint64_t> seeds;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    seeds.push_back(parse_number<std::uint64_t>("seeds", trim(item), source));
+  if (seeds.empty()) throw std::invalid_argument(source + ": 'seeds' is empty");
+  return seeds;
+}
+
+void one_of(const std::string& key, const std::string& v, std::initializer_list<const char*> allowed,
+            const std::string& source) {
+  for (const char* a : allowed)
+    if (v == a) return;
+  std::string list;
+  for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+  throw std::invalid_argument(source + ": '" + key + "' must be one of " + list + ", got '" + v + "'");
+}
+
+}  // namespace
+
+const std::vector<std::pair<std::string, std::string>>& config_keys() {
+  static const std::vector<std::pair<std::string, std::string>> keys = {
+      {"data", "synthetic | movielens | table (default synthetic)"},
+      {"data_path", "the ml-1m folder, or the CSV/TSV file of a table"},
+      {"schema", "schema file of a table (see docs/data.md)"},
+      {"split", "movielens split: authors (the authors' row order) | shuffled"},
+      {"data_seed", "seed of the synthetic data and of shuffled splits (default 2022)"},
+      {"synthetic_rows", "rows of the synthetic data (default 60000)"},
+      {"synthetic_domains", "domains of the synthetic data (default 3)"},
+      {"synthetic_tasks", "tasks of the synthetic data (default 2)"},
+      {"shared_experts", "N, the number of shared experts (default 4)"},
+      {"embedding_dim", "embedding size per sparse feature (default 16)"},
+      {"domain_dim", "output of the STAR domain layer (default 512)"},
+      {"hidden_dim", "h, the input of experts and gates (default 256)"},
+      {"expert_dim", "expert output (default 64)"},
+      {"ablation", "none | no_domain | no_task | no_both"},
+      {"epochs", "maximum epochs (default 50; synthetic 10)"},
+      {"batch", "training batch rows (default 40960; synthetic 1024)"},
+      {"eval_batch", "evaluation batch rows (default 40960)"},
+      {"lr", "Adam learning rate (default 1e-2)"},
+      {"weight_decay", "Adam L2 weight decay (default 1e-5)"},
+      {"structure_lr", "learning rate of the fusion weights' own Adam (default 1e-3)"},
+      {"lr_schedule", "none | step:<every epochs>:<gamma>"},
+      {"patience", "early stopping patience in epochs on mean validation AUC (default 10; synthetic 3)"},
+      {"automl", "official | bilevel1 | bilevel2 | fixed (default official)"},
+      {"fixed_value", "fusion weight value of automl=fixed (default 0.5)"},
+      {"bilevel_every", "bilevel: update the fusion weights every K steps (default 1)"},
+      {"seeds", "comma-separated seeds, e.g. 2022,2023,2024,2025,2026"},
+      {"seed", "a single seed"},
+      {"threads", "threads (0 = OMP_NUM_THREADS or all cores)"},
+      {"device", "cpu | cuda"},
+      {"out", "run directory (default runs/latest)"},
+      {"quiet", "no progress output (true/false)"},
+  };
+  return keys;
+}
+
+std::map<std::string, std::string> read_config_file(const std::string& path) {
+  std::map<std::string, std::string> kv;
+  std::stringstream in(util::read_file(path));
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    const auto hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    line = trim(line);
+    if (line.empty()) continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos)
+      throw std::invalid_argument(path + ":" + std::to_string(lineno) + ": expected 'key = value', got '" +
+                                  line + "'");
+    kv[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return kv;
+}
+
+void apply_settings(TrainConfig& c, const std::map<std::string, std::string>& kv,
+                    const std::string& source) {
+  for (const auto& [key, v] : kv) {
+    const std::string where = source;
+    if (key == "data") { one_of(key, v, {"synthetic", "movielens", "table"}, where); c.data = v; }
+    else if (key == "data_path") c.data_path = v;
+    else if (key == "schema") c.schema_path = v;
+    else if (key == "split") { one_of(key, v, {"authors", "shuffled"}, where); c.split = v; }
+    else if (key == "data_seed") c.data_seed = parse_number<std::uint64_t>(key, v, where);
+    else if (key == "synthetic_rows") c.synthetic_rows = parse_number<std::int64_t>(key, v, where);
+    else if (key == "synthetic_domains") c.synthetic_domains = parse_number<int>(key, v, where);
+    else if (key == "synthetic_tasks") c.synthetic_tasks = parse_number<int>(key, v, where);
+    else if (key == "shared_experts") c.shared_experts = parse_number<int>(key, v, where);
+    else if (key == "embedding_dim") c.embedding_dim = parse_number<int>(key, v, where);
+    else if (key == "domain_dim") c.domain_dim = parse_number<int>(key, v, where);
+    else if (key == "hidden_dim") c.hidden_dim = parse_number<int>(key, v, where);
+    else if (key == "expert_dim") c.expert_dim = parse_number<int>(key, v, where);
+    else if (key == "ablation") { one_of(key, v, {"none", "no_domain", "no_task", "no_both"}, where); c.ablation = v; }
+    else if (key == "epochs") c.epochs = parse_number<int>(key, v, where);
+    else if (key == "batch") c.batch = parse_number<std::int64_t>(key, v, where);
+    else if (key == "eval_batch") c.eval_batch = parse_number<std::int64_t>(key, v, where);
+    else if (key == "lr") c.lr = parse_number<double>(key, v, where);
+    else if (key == "weight_decay") c.weight_decay = parse_number<double>(key, v, where);
+    else if (key == "structure_lr") c.structure_lr = parse_number<double>(key, v, where);
+    else if (key == "lr_schedule") c.lr_schedule = v;
+    else if (key == "patience") c.patience = parse_number<int>(key, v, where);
+    else if (key == "automl") c.automl = parse_automl(v, where);
+    else if (key == "fixed_value") c.fixed_value = parse_number<double>(key, v, where);
+    else if (key == "bilevel_every") c.bilevel_every = parse_number<int>(key, v, where);
+    else if (key == "seeds") c.seeds = parse_seeds(v, where);
+    else if (key == "seed") c.seeds = {parse_number<std::uint64_t>(key, v, where)};
+    else if (key == "threads") c.threads = parse_number<int>(key, v, where);
+    else if (key == "device") { one_of(key, v, {"cpu", "cuda"}, where); c.device = v; }
+    else if (key == "out") c.out = v;
+    else if (key == "quiet") c.quiet = parse_bool(key, v, where);
+    else throw std::invalid_argument(where + ": unknown setting '" + key + "' (see m3oe --help)");
+  }
+  // Cross-field checks, so a bad run fails before it loads any data.
+  auto positive = [&](const char* k, long long v) {
+    if (v <= 0) throw std::invalid_argument(source + ": '" + k + "' must be positive");
+  };
+  positive("shared_experts", c.shared_experts);
+  positive("embedding_dim", c.embedding_dim);
+  if (c.epochs < 0) throw std::invalid_argument(source + ": 'epochs' must be positive");
+  if (c.batch < 0) throw std::invalid_argument(source + ": 'batch' must be positive");
+  if (c.patience < 0) throw std::invalid_argument(source + ": 'patience' must be positive");
+  positive("eval_batch", c.eval_batch);
+  positive("bilevel_every", c.bilevel_every);
+  positive("synthetic_rows", c.synthetic_rows);
+  positive("synthetic_domains", c.synthetic_domains);
+  positive("synthetic_tasks", c.synthetic_tasks);
+  if (c.threads < 0) throw std::invalid_argument(source + ": 'threads' must be >= 0");
+  if (c.lr_schedule != "none" && c.lr_schedule.rfind("step:", 0) != 0)
+    throw std::invalid_argument(source + ": 'lr_schedule' must be none or step:<epochs>:<gamma>");
+}
+
+void resolve_defaults(TrainConfig& c) {
+  const bool synthetic = c.data == "synthetic";
+  if (c.epochs == 0) c.epochs = synthetic ? 10 : 50;
+  if (c.batch == 0) c.batch = synthetic ? 1024 : 40960;
+  if (c.patience == 0) c.patience = synthetic ? 3 : 10;
+}
+
+std::string to_text(const TrainConfig& c) {
+  std::ostringstream o;
+  o << "# m3oe train configuration (m3oe train --config <this file> repeats the run)\n";
+  o << "data = " << c.data << "\n";
+  if (!c.data_path.empty()) o << "data_path = " << c.data_path << "\n";
+  if (!c.schema_path.empty()) o << "schema = " << c.schema_path << "\n";
+  o << "split = " << c.split << "\n";
+  o << "data_seed = " << c.data_seed << "\n";
+  o << "synthetic_rows = " << c.synthetic_rows << "\n";
+  o << "synthetic_domains = " << c.synthetic_domains << "\n";
+  o << "synthetic_tasks = " << c.synthetic_tasks << "\n";
+  o << "shared_experts = " << c.shared_experts << "\n";
+  o << "embedding_dim = " << c.embedding_dim << "\n";
+  o << "domain_dim = " << c.domain_dim << "\n";
+  o << "hidden_dim = " << c.hidden_dim << "\n";
+  o << "expert_dim = " << c.expert_dim << "\n";
+  o << "ablation = " << c.ablation << "\n";
+  o << "epochs = " << c.epochs << "\n";
+  o << "batch = " << c.batch << "\n";
+  o << "eval_batch = " << c.eval_batch << "\n";
+  o.precision(10);
+  o << "lr = " << c.lr << "\n";
+  o << "weight_decay = " << c.weight_decay << "\n";
+  o << "structure_lr = " << c.structure_lr << "\n";
+  o << "lr_schedule = " << c.lr_schedule << "\n";
+  o << "patience = " << c.patience << "\n";
+  o << "automl = " << to_string(c.automl) << "\n";
+  o << "fixed_value = " << c.fixed_value << "\n";
+  o << "bilevel_every = " << c.bilevel_every << "\n";
+  o << "seeds = ";
+  for (std::size_t i = 0; i < c.seeds.size(); ++i) o << (i ? "," : "") << c.seeds[i];
+  o << "\n";
+  o << "threads = " << c.threads << "\n";
+  o << "device = " << c.device << "\n";
+  o << "out = " << c.out << "\n";
+  return o.str();
+}
+
+const char* to_string(AutoMLMode m) {
+  switch (m) {
+    case AutoMLMode::official: return "official";
+    case AutoMLMode::bilevel1: return "bilevel1";
+    case AutoMLMode::bilevel2: return "bilevel2";
+    case AutoMLMode::fixed: return "fixed";
+  }
+  return "?";
+}
+
+}  // namespace m3oe::train

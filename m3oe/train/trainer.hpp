@@ -1,0 +1,67 @@
+// trainer.hpp: one training run of M3oE, from data to test metrics.
+//
+// The loop (docs/training.md walks through it):
+//   for each epoch:
+//     shuffle the training rows (an Rng derived from (seed, epoch))
+//     for each batch: loss = sum_{d,t} mean BCE over domain d's rows (Eq. 12),
+//                     backward, Adam step on the weights; AutoML update of the
+//                     four fusion weights as the mode says
+//     evaluate on validation: AUC and log loss per (domain, task) cell
+//     early stopping on the mean validation AUC (patience, best weights kept)
+//     write metrics.csv, fusion_weights.csv and a checkpoint, atomically
+//   restore the best weights, evaluate on test, write results.json
+#pragma once
+
+#include "m3oe/data/dataset.hpp"
+#include "m3oe/metrics.hpp"
+#include "m3oe/model.hpp"
+#include "m3oe/train/config.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace m3oe::train {
+
+// One line of metrics.csv: what an epoch did and how validation looked.
+struct EpochLog {
+  int epoch = 0;              // 0-based
+  double train_loss = 0;      // mean of the epoch's step losses
+  double seconds = 0;         // training time of the epoch (no evaluation)
+  double rows_per_second = 0;
+  double lr = 0;
+  FusionWeights fusion;
+  std::optional<double> valid_auc, valid_logloss;  // means over the cells
+  std::vector<std::optional<double>> cell_auc;     // [D*T], domain-major
+};
+
+struct RunResult {
+  std::uint64_t seed = 0;
+  std::string split;  // Splits::description
+  int best_epoch = -1;
+  bool stopped_early = false;
+  std::vector<EpochLog> history;
+  metrics::Evaluation best_valid, test;
+  double train_seconds = 0;
+};
+
+// The data the config names (synthetic, MovieLens-1M, or a table);
+// cfg.data_seed drives the synthetic generator and shuffled splits, so every
+// training seed of a --seeds list sees the same data.
+data::Splits load_data(const TrainConfig& cfg);
+// The model configuration for a config and the data's schema.
+M3oEConfig model_config(const TrainConfig& cfg, const data::Schema& schema);
+
+// Predicted probabilities [rows, T] of `ds` in batches of `batch`, no graph.
+std::vector<float> predict(const M3oE& model, const data::Dataset& ds, std::int64_t batch);
+// predict() + metrics::evaluate.
+metrics::Evaluation evaluate(const M3oE& model, const data::Dataset& ds, std::int64_t batch);
+
+// Trains one seed into `run_dir` (created if needed). With cfg.resume and a
+// checkpoint in run_dir, continues from it and ends exactly where the
+// uninterrupted run would have.
+RunResult train_run(const TrainConfig& cfg, const data::Splits& splits, std::uint64_t seed,
+                    const std::string& run_dir);
+
+}  // namespace m3oe::train

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages m3oe.cpp builds with. Idempotent: it
+# asks apt only for the packages that are missing, and does nothing when all
+# are there. Uses sudo when not run as root.
+set -euo pipefail
+
+packages=(meson ninja-build g++ pkg-config libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev)
+# Optional: OpenBLAS lets the benchmarks compare against its sgemm.
+packages+=(libopenblas-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "bootstrap: all packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "bootstrap: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,234 @@
+// The graph machinery of autograd/node.hpp, on the float build: gradient
+// accumulation, no_grad, detach, graph release, retain_graph, deep graphs and
+// the error messages of bad calls.
+#include "autograd/ops.hpp"
+
+#include <doctest/doctest.h>
+
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+using namespace m3oe;
+
+namespace {
+
+Tensor mat(Index r, Index c, std::initializer_list<real> values) {
+  Tensor t(r, c);
+  Index i = 0;
+  for (real v : values) t.data()[i++] = v;
+  return t;
+}
+
+// The message of the std::exception that f throws ("" if it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a node used several times gets the sum of its paths") {
+  // y = x * x + x: dy/dx = 2x + 1; x reaches the sum by three edges.
+  Var x(mat(1, 3, {1.5f, -2.0f, 0.25f}), true);
+  sum(add(mul(x, x), x)).backward();
+  CHECK(x.grad().isApprox(mat(1, 3, {4.0f, -3.0f, 1.5f})));
+
+  // Diamond: b = 2a and c = exp(a) both feed d = b * c, so
+  // dd/da = 2 exp(a) + 2a exp(a).
+  Var a(mat(1, 2, {0.5f, -1.0f}), true);
+  Var b = mul_scalar(a, 2);
+  Var c = exp(a);
+  sum(mul(b, c)).backward();
+  const Tensor expected = (2 * a.value().array().exp() * (1 + a.value().array())).matrix();
+  CHECK(a.grad().isApprox(expected, 1e-6f));
+}
+
+TEST_CASE("gradients accumulate across backward calls until zero_grad") {
+  Var x(mat(2, 2, {1, 2, 3, 4}), true);
+  const Tensor w = mat(2, 2, {0.5f, -1, 2, 0});
+  Var wv(w);
+  sum(mul(x, wv)).backward();
+  CHECK(x.grad() == w);
+  sum(mul(x, wv)).backward();  // a second, separate graph
+  CHECK(x.grad() == Tensor(2 * w));
+  x.zero_grad();
+  CHECK_FALSE(x.has_grad());
+  CHECK(x.grad() == Tensor::Zero(2, 2));
+  sum(mul(x, wv)).backward();
+  CHECK(x.grad() == w);
+  // The constant w never requires, and so never receives, a gradient.
+  CHECK_FALSE(wv.requires_grad());
+  CHECK_FALSE(wv.has_grad());
+}
+
+TEST_CASE("no_grad records no graph") {
+  Var x(mat(1, 2, {1, 2}), true);
+  {
+    NoGradGuard outer;
+    {
+      NoGradGuard inner;
+      CHECK_FALSE(grad_enabled());
+    }
+    CHECK_FALSE(grad_enabled());  // the inner guard restores the outer state
+    Var y = mul(x, x);
+    CHECK(y.value() == mat(1, 2, {1, 4}));
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.node()->inputs.empty());
+    CHECK_FALSE(static_cast<bool>(y.node()->backward_fn));
+    CHECK(contains(error_of([&] { sum(y).backward(); }), "does not require grad"));
+  }
+  CHECK(grad_enabled());
+  CHECK(mul(x, x).requires_grad());
+}
+
+TEST_CASE("detach cuts the graph and copies the value") {
+  Var x(mat(1, 3, {1, 2, 3}), true);
+  Var d = x.detach();
+  CHECK_FALSE(d.requires_grad());
+  CHECK(d.value() == x.value());
+  CHECK(d.node() != x.node());
+  // y = detach(x) * x: only the second factor carries a gradient.
+  sum(mul(d, x)).backward();
+  CHECK(x.grad() == x.value());
+  // The detached value is a copy: changing it leaves x alone.
+  d.value()(0, 0) = 100;
+  CHECK(x.value()(0, 0) == 1);
+}
+
+TEST_CASE("backward releases the graph; a second walk throws with the retain_graph hint") {
+  Var x(mat(1, 2, {1, 2}), true);
+  Var m = mul(x, x);
+  Var y = sum(m);
+  y.backward();
+  CHECK(x.grad() == mat(1, 2, {2, 4}));
+  // Intermediate nodes dropped their edges, closures and gradients.
+  CHECK(m.node()->released);
+  CHECK(m.node()->inputs.empty());
+  CHECK_FALSE(static_cast<bool>(m.node()->backward_fn));
+  CHECK_FALSE(m.has_grad());
+  CHECK(y.node()->inputs.empty());
+  // The leaf keeps its gradient and stays a leaf.
+  CHECK(x.node()->is_leaf());
+
+  const std::string again = error_of([&] { y.backward(); });
+  CHECK(contains(again, "released graph"));
+  CHECK(contains(again, "retain_graph=true"));
+  CHECK(contains(again, "'sum'"));
+  // A new op on top of a released node cannot walk through it either.
+  const std::string through = error_of([&] { sum(m).backward(); });
+  CHECK(contains(through, "op 'mul'"));
+  CHECK(contains(through, "retain_graph=true"));
+}
+
+TEST_CASE("retain_graph allows a second backward, which doubles the gradients") {
+  Var x(mat(1, 2, {1, 2}), true);
+  Var w(mat(1, 2, {3, -1}), true);
+  Var m = mul(x, w);
+  Var y = sum(m);
+  y.backward(/*retain_graph=*/true);
+  CHECK_FALSE(m.node()->released);
+  CHECK(x.grad() == w.value());
+  y.backward();
+  CHECK(x.grad() == Tensor(2 * w.value()));
+  CHECK(w.grad() == Tensor(2 * x.value()));
+  CHECK(m.node()->released);
+}
+
+TEST_CASE("backward without a seed needs a [1,1] result") {
+  Var x(mat(2, 3, {1, 2, 3, 4, 5, 6}), true);
+  Var y = mul_scalar(x, 2);
+  const std::string msg = error_of([&] { y.backward(); });
+  CHECK(contains(msg, "[1,1]"));
+  CHECK(contains(msg, "[2,3]"));
+  CHECK(contains(msg, "mul_scalar"));
+  // With a seed of the right shape it works; a wrong seed is refused.
+  CHECK(contains(error_of([&] { y.backward(Tensor::Ones(3, 2)); }), "seed [3,2]"));
+  y.backward(Tensor::Ones(2, 3));
+  CHECK(x.grad() == Tensor::Constant(2, 3, 2));
+}
+
+TEST_CASE("a chain of 100k ops walks backward without overflowing the stack") {
+  Var x(mat(1, 1, {0.5f}), true);
+  Var v = x;
+  for (int i = 0; i < 100000; ++i) v = add_scalar(v, real(1e-5));
+  v.backward();
+  CHECK(x.grad()(0, 0) == 1);
+  CHECK(v.item() == doctest::Approx(1.5).epsilon(1e-3));
+}
+
+TEST_CASE("a never-walked chain of 100k ops is destroyed without overflowing the stack") {
+  Var x(mat(1, 1, {0.5f}), true);
+  {
+    Var v = x;
+    for (int i = 0; i < 100000; ++i) v = add_scalar(v, real(1e-5));
+    CHECK(v.requires_grad());
+  }  // dropping the last handle frees 100k nodes
+  CHECK_FALSE(x.has_grad());
+}
+
+TEST_CASE("shape errors name the op and the shapes") {
+  Var a(Tensor::Ones(2, 3), true);
+  Var b(Tensor::Ones(3, 2), true);
+  std::string msg = error_of([&] { add(a, b); });
+  CHECK(contains(msg, "add"));
+  CHECK(contains(msg, "[2,3]"));
+  CHECK(contains(msg, "[3,2]"));
+  CHECK(contains(error_of([&] { div(a, Var(Tensor::Ones(2, 2))); }), "div: shapes [2,3] and [2,2]"));
+  CHECK(contains(error_of([&] { matmul(a, a); }), "matmul: inner dimensions differ, [2,3] @ [2,3]"));
+  CHECK(contains(error_of([&] { scale(a, b); }), "scale: the factor must be [1,1], got [3,2]"));
+  CHECK(contains(error_of([&] { linear(a, b, Var(Tensor::Ones(1, 3))); }),
+                 "linear: bias is [1,3], expected [1,2]"));
+  CHECK(contains(error_of([&] { concat_cols({a, b}); }), "concat_cols: part 1 is [3,2]"));
+  CHECK(contains(error_of([&] { slice_cols(a, 2, 2); }), "slice_cols: columns [2,4)"));
+  CHECK(contains(error_of([&] { layer_norm(a, Var(Tensor::Ones(1, 2)), Var(Tensor::Ones(1, 3))); }),
+                 "layer_norm: gamma and beta must be [1,3]"));
+  CHECK(contains(error_of([&] { bce(sigmoid(a), Tensor::Ones(3, 2)); }),
+                 "bce: p is [2,3] but the labels y are [3,2]"));
+  CHECK(contains(error_of([&] { bce_with_logits(a, Tensor::Ones(2, 2)); }),
+                 "bce_with_logits: z is [2,3]"));
+  CHECK(contains(error_of([&] { mean(Var(Tensor(0, 3))); }), "mean: mean over an empty"));
+}
+
+TEST_CASE("bad indices and values are reported with their position") {
+  Var table(Tensor::Ones(5, 2), true);
+  const std::string msg = error_of([&] { embedding(table, {0, 4, 7}); });
+  CHECK(contains(msg, "embedding: id 7 at position 2"));
+  CHECK(contains(msg, "the table has 5 rows"));
+  CHECK(contains(error_of([&] { embedding(table, {-1}); }), "id -1 at position 0"));
+  CHECK(contains(error_of([&] { gather_rows(table, {5}); }), "gather_rows: row 5"));
+  CHECK(contains(error_of([&] { scatter_rows(table, {0, 1, 2, 3, 9}, 6); }),
+                 "scatter_rows: row 9 at position 4 is out of range: the output has 6 rows"));
+  CHECK(contains(error_of([&] { scatter_rows(table, {0, 1}, 6); }),
+                 "scatter_rows: 2 row indices for x [5,2]"));
+  // bce is defined on probabilities only.
+  const std::string p_msg = error_of([&] { bce(Var(mat(1, 3, {0.5f, 1.5f, 0.2f})), Tensor::Ones(1, 3)); });
+  CHECK(contains(p_msg, "bce: p(0,1) = 1.5"));
+  CHECK(contains(p_msg, "not a probability"));
+  const real nan = std::numeric_limits<real>::quiet_NaN();
+  CHECK(contains(error_of([&] { bce(Var(mat(2, 1, {0.5f, nan})), Tensor::Ones(2, 1)); }),
+                 "bce: p(1,0) = nan"));
+}
+
+TEST_CASE("float build: a small expression has the right value and gradient") {
+  // The float library computes the same ops; spot check one composite
+  // (the double build's gradient check covers each op precisely).
+  Var x(mat(2, 2, {0.1f, -0.2f, 0.3f, 0.4f}), true);
+  Var w(mat(2, 1, {0.5f, -0.5f}), true);
+  Var l = bce(sigmoid(matmul(x, w)), mat(2, 1, {1, 0}));
+  l.backward();
+  // d l / d w = x^T (sigmoid(xw) - y) / 2.
+  const Tensor z = x.value() * w.value();
+  const Tensor p = (1 + (-z.array()).exp()).inverse().matrix();
+  const Tensor dw = x.value().transpose() * (p - mat(2, 1, {1, 0})) / 2;
+  CHECK(w.grad().isApprox(dw, 1e-5f));
+}

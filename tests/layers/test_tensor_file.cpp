@@ -1,0 +1,151 @@
+// The tensor file: round trip, the q16 encoding, and every kind of bad file.
+#include "m3oe/io/tensor_file.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace m3oe;
+
+namespace {
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("m3oe_test_" + name)).string();
+}
+
+struct Bytes {
+  std::string s;
+  void u32(std::uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
+  void f32(float v) { s.append(reinterpret_cast<const char*>(&v), 4); }
+  void i16(std::int16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
+  void str(const std::string& x) { s += x; }
+  void save(const std::string& path) const { std::ofstream(path, std::ios::binary) << s; }
+};
+
+std::string error_of(const std::string& path) {
+  try {
+    io::read_tensor_file(path);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST_CASE("write then read gives the same names, shapes and values") {
+  NamedTensors t;
+  Tensor a(2, 3);
+  a << 1, -2, 3.5f, 0, 1e-7f, -1e7f;
+  t.emplace_back("layer.weight", a);
+  t.emplace_back("scalar", Tensor::Constant(1, 1, 0.25f));
+  t.emplace_back("empty", Tensor(0, 4));
+  const std::string path = temp_path("roundtrip.bin");
+  io::write_tensor_file(path, t);
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));  // renamed into place
+  const NamedTensors back = io::read_tensor_file(path);
+  REQUIRE(back.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(back[i].first == t[i].first);
+    CHECK(back[i].second.rows() == t[i].second.rows());
+    CHECK(back[i].second.cols() == t[i].second.cols());
+    CHECK(back[i].second == t[i].second);
+  }
+  CHECK(get_tensor(back, "scalar", path)(0, 0) == 0.25f);
+  CHECK_THROWS_AS(get_tensor(back, "nope", path), std::out_of_range);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("q16 and q8 tensors decode as float(q) * scale") {
+  Bytes b;
+  b.str("M3OETNSR");
+  b.u32(1);  // version
+  b.u32(2);  // two tensors
+  b.u32(1);  // name length
+  b.str("q");
+  b.u32(1);  // q16
+  b.u32(1);
+  b.u32(3);
+  b.f32(0.5f);
+  b.i16(-32767);
+  b.i16(0);
+  b.i16(3);
+  b.u32(2);
+  b.str("r8");
+  b.u32(2);  // q8
+  b.u32(2);
+  b.u32(1);
+  b.f32(0.25f);
+  b.s.push_back(static_cast<char>(-127));
+  b.s.push_back(static_cast<char>(5));
+  const std::string path = temp_path("q16.bin");
+  b.save(path);
+  const NamedTensors t = io::read_tensor_file(path);
+  REQUIRE(t.size() == 2);
+  CHECK(t[1].first == "r8");
+  CHECK(t[1].second.rows() == 2);
+  CHECK(t[1].second(0, 0) == -31.75f);
+  CHECK(t[1].second(1, 0) == 1.25f);
+  CHECK(t[0].second(0, 0) == -16383.5f);
+  CHECK(t[0].second(0, 1) == 0.0f);
+  CHECK(t[0].second(0, 2) == 1.5f);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("bad files: missing, foreign, other version, truncated, trailing bytes, bad dtype") {
+  const std::string path = temp_path("bad.bin");
+  CHECK(error_of(temp_path("does_not_exist.bin")).find("cannot open") != std::string::npos);
+
+  Bytes foreign;
+  foreign.str("NOTMAGIC");
+  foreign.u32(1);
+  foreign.u32(0);
+  foreign.save(path);
+  CHECK(error_of(path).find("bad magic") != std::string::npos);
+
+  Bytes v2;
+  v2.str("M3OETNSR");
+  v2.u32(2);
+  v2.u32(0);
+  v2.save(path);
+  CHECK_THROWS_AS(io::read_tensor_file(path), io::TensorFileVersionError);
+  CHECK(error_of(path).find("version 2") != std::string::npos);
+
+  Bytes trunc;
+  trunc.str("M3OETNSR");
+  trunc.u32(1);
+  trunc.u32(1);
+  trunc.u32(1);
+  trunc.str("w");
+  trunc.u32(0);
+  trunc.u32(2);
+  trunc.u32(2);
+  trunc.f32(1);  // 1 of 4 floats
+  trunc.save(path);
+  const std::string msg = error_of(path);
+  CHECK(msg.find("truncated") != std::string::npos);
+  CHECK(msg.find("'w'") != std::string::npos);
+
+  Bytes trailing;
+  trailing.str("M3OETNSR");
+  trailing.u32(1);
+  trailing.u32(0);
+  trailing.str("xx");
+  trailing.save(path);
+  CHECK(error_of(path).find("unexpected bytes") != std::string::npos);
+
+  Bytes dtype;
+  dtype.str("M3OETNSR");
+  dtype.u32(1);
+  dtype.u32(1);
+  dtype.u32(1);
+  dtype.str("d");
+  dtype.u32(7);
+  dtype.u32(1);
+  dtype.u32(1);
+  dtype.save(path);
+  CHECK(error_of(path).find("unknown dtype 7") != std::string::npos);
+  std::filesystem::remove(path);
+}
