@@ -1,5 +1,6 @@
 #include "m3oe/cli/commands.hpp"
 
+#include "autograd/backend/cuda_loader.hpp"
 #include "autograd/backend/threads.hpp"
 #include "m3oe/data/table.hpp"
 #include "m3oe/train/checkpoint.hpp"
@@ -133,8 +134,12 @@ train::TrainConfig parse_train_args(const std::vector<std::string>& args) {
 int train(const std::vector<std::string>& args) {
   const train::TrainConfig cfg = parse_train_args(args);
   apply_threads(cfg);
-  if (cfg.device != "cpu")
-    throw std::invalid_argument("device '" + cfg.device + "' is not available in this build");
+  // --device cuda: the CUDA plugin's backend when it loads and finds a GPU,
+  // else the CPU backend; either way one line says which and why.
+  std::string device_message;
+  backend::Backend& device = backend::select_device(cfg.device, &device_message);
+  backend::ScopedBackend use_device(device);
+  if (!cfg.quiet) std::printf("device: %s\n", device_message.c_str());
   const data::Splits splits = train::load_data(cfg);
   if (!cfg.quiet)
     std::printf("data: %s | train %lld, valid %lld, test %lld rows | %d domains x %d tasks | %d threads\n",

@@ -27,6 +27,7 @@ class Reader {
       throw std::runtime_error(path_ + ": truncated: " + what + " needs " + std::to_string(n) +
                                " bytes at offset " + std::to_string(pos_) + ", the file has " +
                                std::to_string(bytes_.size()) + " bytes");
+    if (n == 0) return;  // an empty tensor: `out` may be null
     std::memcpy(out, bytes_.data() + pos_, n);
     pos_ += n;
   }

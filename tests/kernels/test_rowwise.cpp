@@ -7,8 +7,8 @@
 //   per-row outputs (z, xhat, rstd, LayerNorm out, softmax): 32 eps, about
 //     4e-6 in float: each is a short chain of roundings on top of row
 //     statistics that both kernels sum in different orders;
-//   dt / dx: 32 eps * sqrt(cols)-ish headroom, written 256 eps (3e-5 float):
-//     they subtract two row means of similar size (cancellation);
+//   dt / dx: 256 eps (3e-5 in float): they subtract two row means of similar
+//     size (cancellation), which magnifies the rounding of both;
 //   column sums over rows (dgamma, dbeta, dbias): 4 eps * rows, since the
 //     CPU kernel adds per-piece partial sums and the reference one long sum.
 #include "autograd/backend/backend.hpp"

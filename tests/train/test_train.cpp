@@ -168,6 +168,14 @@ TEST_CASE("m3oe train / eval / predict through the command functions") {
   CHECK(p.substr(0, p.find('\n')) == "task0,task1");
 }
 
+TEST_CASE("--device cuda trains on the GPU when there is one, else falls back to the CPU") {
+  // Without a GPU (or without the plugin) select_device says why and the run
+  // goes on with the CPU backend; with a GPU it runs on the CUDA plugin.
+  const std::string out = temp_dir("device");
+  CHECK(cli::train(with(small_args(out, 1), {"--device", "cuda"})) == 0);
+  CHECK(util::file_exists(out + "/results.json"));
+}
+
 TEST_CASE("bad settings and files give clear errors") {
   const std::string dir = temp_dir("bad");
   CHECK_THROWS_WITH_AS(cli::parse_train_args({"--epochs", "ten"}), doctest::Contains("'epochs' expects a number"),
