@@ -17,8 +17,15 @@ class CpuBackend final : public Backend {
   // Float build only: the double build keeps Backend::gemm (Eigen).
   void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, real alpha, const real* a,
             Index lda, const real* b, Index ldb, real beta, real* c, Index ldc) override {
-    sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    // Tiny products (up to about 20^3 multiply-adds) are faster through Eigen,
+    // whose product runs single-threaded at that size (Eigen parallelises
+    // from 100,000 multiply-adds), so the result stays thread-count independent.
+    if (double(m) * double(n) * double(k) <= kTinyGemm)
+      Backend::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+      sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
+  static constexpr double kTinyGemm = 8192;
 #endif
 
   void layernorm_forward(const real* x, const real* gamma, const real* beta, Index rows,

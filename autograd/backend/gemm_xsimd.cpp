@@ -292,17 +292,19 @@ void blocked_gemm(const Problem& p, Index m, Index n) {
     col_parts = threads;
   }
 
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-  for (Index task = 0; task < row_parts * col_parts; ++task) {
+  auto run = [&](Index task) {
     const Index rp = task / col_parts, cp = task % col_parts;
     const Index row_begin = MR * (m_strips * rp / row_parts);
     const Index row_end = std::min(m, MR * (m_strips * (rp + 1) / row_parts));
     const Index col_begin = NR * (n_strips * cp / col_parts);
     const Index col_end = std::min(n, NR * (n_strips * (cp + 1) / col_parts));
     gemm_task(p, row_begin, row_end, col_begin, col_end);
-  }
+  };
+  if (threads == 1) return run(0);  // (no OpenMP region: ~0.2 us saved per small product)
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (Index task = 0; task < row_parts * col_parts; ++task) run(task);
 }
 
 // ---- Skinny C: n <= kSkinnyN columns (gates: n = experts, towers: n = 1).
@@ -354,18 +356,23 @@ void skinny_rows(const Problem& p, Index m, const float* bt, Index ldbt) {
   constexpr int R = std::max(1, kAcc / N);
   const Update u{p.alpha, p.beta};
   const Index pieces = (m + 255) / 256;
-  [[maybe_unused]] const int threads = threads_for(m, N, p.k);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-  for (Index piece = 0; piece < pieces; ++piece) {
+  auto run = [&](Index piece) {
     const Index end = std::min(m, (piece + 1) * 256);
     Index i = piece * 256;
     for (; i + R <= end; i += R)
       dot_rows<N, R>(p.k, p.a + i * p.lda, p.lda, bt, ldbt, p.c + i * p.ldc, p.ldc, u);
     for (; i < end; ++i)
       dot_rows<N, 1>(p.k, p.a + i * p.lda, p.lda, bt, ldbt, p.c + i * p.ldc, p.ldc, u);
+  };
+  const int threads = threads_for(m, N, p.k);
+  if (threads == 1) {
+    for (Index piece = 0; piece < pieces; ++piece) run(piece);
+    return;
   }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (Index piece = 0; piece < pieces; ++piece) run(piece);
 }
 
 // Skinny C with A not transposed: op(B) packed as n rows of k, then dot products.

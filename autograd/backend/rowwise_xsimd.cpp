@@ -26,12 +26,16 @@ constexpr Index kParallelMinElems = 1 << 15;
 template <class Body>
 void for_row_pieces(Index rows, Index cols, Body&& body) {
   const Index pieces = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
-  [[maybe_unused]] const int nt = rows * cols < kParallelMinElems ? 1 : num_threads();
+  const int nt = rows * cols < kParallelMinElems ? 1 : num_threads();
+  auto run = [&](Index c) { body(c * kRowsPerChunk, std::min(rows, (c + 1) * kRowsPerChunk), c); };
+  if (nt == 1) {  // no OpenMP region for small jobs
+    for (Index c = 0; c < pieces; ++c) run(c);
+    return;
+  }
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+#pragma omp parallel for schedule(static) num_threads(nt)
 #endif
-  for (Index c = 0; c < pieces; ++c)
-    body(c * kRowsPerChunk, std::min(rows, (c + 1) * kRowsPerChunk), c);
+  for (Index c = 0; c < pieces; ++c) run(c);
 }
 
 // The largest lane of v (xsimd 8.1 has no horizontal max).
