@@ -35,6 +35,8 @@ inline constexpr std::array kOpTable = {
     OpInfo{"bce", "loss", "p[B,T], y[B,T] -> [1,1]"},
     OpInfo{"bce_with_logits", "loss", "z[B,T], y[B,T] -> [1,1]"},
     OpInfo{"layer_norm", "layernorm", "x[B,N], gamma[1,N], beta[1,N] -> [B,N]"},
+    OpInfo{"linear_ln_relu", "fused", "relu(LN_groups(x[B,K] @ w[K,N] + b[1,N])) -> [B,N]"},
+    OpInfo{"mix_experts", "fused", "x[B,G*K], row_coef[B,R], shared_coef[1,G-R] -> [B,K]"},
     OpInfo{"embedding", "index", "table[V,E], ids[B] -> [B,E]"},
     OpInfo{"concat_cols", "index", "[B,n1], [B,n2], ... -> [B,n1+n2+...]"},
     OpInfo{"slice_cols", "index", "x[B,N] -> [B,count]"},

@@ -55,6 +55,17 @@ Var bce_with_logits(const Var& z, const Tensor& y);
 // variance, eps inside the square root), then gamma[1,N] * xhat + beta[1,N].
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, real eps = real(1e-5));
 
+// ---- fused family (autograd/ops/fused.hpp) ---------------------------------
+// ReLU(LayerNorm(x[B,in] @ w[in,G*K] + b[1,G*K])) with gamma, beta [1,G*K]:
+// Linear + LayerNorm + ReLU as one op. groups = G > 1 normalises each block
+// of K columns on its own (G experts reading the same x, as one GEMM).
+Var linear_ln_relu(const Var& x, const Var& w, const Var& b, const Var& gamma, const Var& beta,
+                   Index groups = 1, real eps = real(1e-5));
+// sum_g c_g * experts[:, block g] -> [B,K] for experts[B,(R+S)*K]: the first R
+// blocks weighted per row by row_coef[B,R] (gates), the other S by
+// shared_coef[1,S] (fusion weights). Either coefficient may be undefined.
+Var mix_experts(const Var& experts, const Var& row_coef, const Var& shared_coef);
+
 // ---- index family (autograd/ops/index.hpp) ---------------------------------
 // table[V,E] looked up at ids[B] -> [B,E]. Backward adds into the looked-up
 // rows only. Every id must be in [0,V); a bad id throws naming it.

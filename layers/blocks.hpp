@@ -12,8 +12,11 @@
 #pragma once
 
 #include "layers/containers.hpp"
+#include "layers/layernorm.hpp"
+#include "layers/linear.hpp"
 #include "m3oe/rng.hpp"
 
+#include <utility>
 #include <vector>
 
 namespace m3oe::nn {
@@ -22,14 +25,20 @@ class MLP : public UnaryModule {
  public:
   // dims = {in, h1, ..., out}: dims.size() - 1 blocks, at least one.
   MLP(const std::vector<Index>& dims, Rng& rng);
-  // x[B, dims.front()] -> [B, dims.back()]
-  Var forward(const Var& x) override { return layers_->forward(x); }
+  // x[B, dims.front()] -> [B, dims.back()]. Each block runs as one fused
+  // linear_ln_relu op (the same math as the Sequential's three layers).
+  Var forward(const Var& x) override;
   Index in_features() const { return dims_.front(); }
   Index out_features() const { return dims_.back(); }
+  // Block i's layers (for models that fuse several MLPs into one op).
+  std::size_t num_blocks() const { return blocks_.size(); }
+  const Linear& linear(std::size_t i) const { return *blocks_.at(i).first; }
+  const LayerNorm& norm(std::size_t i) const { return *blocks_.at(i).second; }
 
  private:
   std::vector<Index> dims_;
   Sequential* layers_;  // owned as the child "domain_specific"
+  std::vector<std::pair<Linear*, LayerNorm*>> blocks_;
 };
 
 class Gate : public Sequential {
@@ -41,7 +50,14 @@ class Gate : public Sequential {
 class Tower : public Sequential {
  public:
   Tower(Index features, Rng& rng);
-  // z[B,d] -> logits [B,1] (no sigmoid: the model applies it).
+  // z[B,d] -> logits [B,1] (no sigmoid: the model applies it); the first
+  // three layers run as one fused linear_ln_relu op.
+  Var forward(const Var& z) override;
+
+ private:
+  Linear* hidden_;
+  LayerNorm* norm_;
+  Linear* out_;
 };
 
 }  // namespace m3oe::nn

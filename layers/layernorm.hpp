@@ -16,6 +16,7 @@ class LayerNorm : public UnaryModule {
   std::string extra_repr() const override;
 
   Index features() const { return n_; }
+  double eps() const { return eps_; }
   const Var& weight() const { return weight_; }
   const Var& bias() const { return bias_; }
 

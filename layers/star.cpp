@@ -41,15 +41,25 @@ Var StarDomainLayer::forward(const Var& x, const std::vector<IndexList>& rows_by
   for (int d = 0; d < num_domains(); ++d) {
     const IndexList& rows = rows_by_domain[static_cast<std::size_t>(d)];
     if (rows.empty()) continue;  // no row of this domain: nothing to compute
-    const Var w = mul((*slot_weight_)[d], shared_weight_);     // W_d ⊙ W_sh  [in,out]
-    const Var b = add((*slot_bias_)[d], shared_bias_);         // b_d + b_sh  [1,out]
-    const Var f_d = linear(gather_rows(x, rows), w, b);        // [n_d,out]
+    const Var f_d = forward_domain(gather_rows(x, rows), d);  // [n_d,out]
     const Var placed = scatter_rows(f_d, rows, x.rows());      // [B,out], zero elsewhere
     f = f.defined() ? add(f, placed) : placed;
   }
   if (!f.defined())  // an empty batch
     return Var(Tensor::Zero(0, out_));
   return f;
+}
+
+Var StarDomainLayer::forward_domain(const Var& x_d, int d) const {
+  if (d < 0 || d >= num_domains())
+    throw std::invalid_argument("StarDomainLayer: domain " + std::to_string(d) + " is outside [0," +
+                                std::to_string(num_domains()) + ")");
+  if (x_d.cols() != in_)
+    throw std::invalid_argument("StarDomainLayer: input is " + shape_str(x_d.value()) +
+                                ", expected [n," + std::to_string(in_) + "]");
+  const Var w = mul((*slot_weight_)[std::size_t(d)], shared_weight_);  // W_d ⊙ W_sh  [in,out]
+  const Var b = add((*slot_bias_)[std::size_t(d)], shared_bias_);      // b_d + b_sh  [1,out]
+  return linear(x_d, w, b);
 }
 
 }  // namespace m3oe::nn

@@ -28,6 +28,8 @@ class StarDomainLayer : public Module {
   StarDomainLayer(Index in_features, Index out_features, int num_domains, Rng& rng);
   // x[B,in], rows_by_domain from group_rows_by_domain(batch domains) -> f[B,out].
   Var forward(const Var& x, const std::vector<IndexList>& rows_by_domain) const;
+  // The rows of one domain only: x_d[n_d,in] -> x_d (W_d * W_sh) + b_d + b_sh.
+  Var forward_domain(const Var& x_d, int d) const;
 
   int num_domains() const { return static_cast<int>(slot_weight_->size()); }
   Index in_features() const { return in_; }

@@ -19,7 +19,7 @@ Var place_rows(const Var& x, const IndexList& rows, Index b) {
 Var add_or_first(const Var& sum, const Var& term) { return sum.defined() ? add(sum, term) : term; }
 }  // namespace
 
-M3oE::M3oE(const M3oEConfig& config, Rng& rng) : nn::Module("M3oE"), config_(config) {
+M3oE::M3oE(const M3oEConfig& config, Rng& rng) : RecModel("M3oE"), config_(config) {
   config_.validate();
   D_ = config_.num_domains();
   T_ = config_.num_tasks();
@@ -110,50 +110,82 @@ std::vector<Var> M3oE::weight_parameters() const {
 
 // ---- forward ----------------------------------------------------------------
 
-// First-level fusion (paper Eq. 5-6): the own expert weighted by beta, the
-// n-1 others sharing 1-beta equally. With a single expert there are no
-// others, and the formula's (1-beta)/(n-1) is undefined: the own expert is
-// used alone (the authors' loop over j != d adds nothing either).
-Var M3oE::balance(const std::vector<Var>& experts, std::size_t own, const Var& beta) {
-  if (experts.size() == 1) return experts[0];
-  Var others;
-  for (std::size_t j = 0; j < experts.size(); ++j)
-    if (j != own) others = add_or_first(others, experts[j]);
-  const real share = real(1) / static_cast<real>(experts.size() - 1);
-  const Var other_weight = mul_scalar(add_scalar(mul_scalar(beta, -1), 1), share);  // (1-beta)/(n-1)
-  return add(scale(experts[own], beta), scale(others, other_weight));
+// First-level fusion (paper Eq. 5-6) as mixing coefficients: the own expert
+// weighted by beta, the n-1 others sharing 1-beta equally, all times alpha
+// (the second level, Eq. 7). With a single expert there are no others and
+// the formula's (1-beta)/(n-1) is undefined: the own expert is used alone
+// (the authors' loop over j != d adds nothing either).
+Var M3oE::balance_coefficients(int n, int own, const Var& alpha, const Var& beta) {
+  if (n == 1) return alpha;
+  const Var own_coef = mul(alpha, beta);  // alpha * beta
+  const Var other_coef =
+      mul(alpha, mul_scalar(add_scalar(mul_scalar(beta, -1), 1), real(1) / real(n - 1)));
+  std::vector<Var> coefs;
+  for (int j = 0; j < n; ++j) coefs.push_back(j == own ? own_coef : other_coef);
+  return concat_cols(coefs);  // [1,n]
 }
 
-Var M3oE::domain_logits(int d, const Var& h, const Var& h_gate, const Weights& w,
+M3oE::ExpertBank M3oE::expert_bank() const {
+  std::vector<nn::MLP*> all(shared_experts_);
+  all.insert(all.end(), domain_experts_.begin(), domain_experts_.end());
+  all.insert(all.end(), task_experts_.begin(), task_experts_.end());
+  ExpertBank bank;
+  bank.groups = static_cast<int>(all.size());
+  // One Linear-LayerNorm-ReLU block per expert (the reference configuration):
+  // the blocks' parameters side by side make one grouped op. Deeper experts
+  // run one by one (experts_forward).
+  bool single_block = true;
+  for (nn::MLP* e : all) single_block = single_block && e->num_blocks() == 1;
+  if (!single_block) return bank;
+  std::vector<Var> w, b, g, be;
+  for (nn::MLP* e : all) {
+    w.push_back(e->linear(0).weight());
+    b.push_back(e->linear(0).bias());
+    g.push_back(e->norm(0).weight());
+    be.push_back(e->norm(0).bias());
+  }
+  bank.weight = concat_cols(w);  // [256, G*64]
+  bank.bias = concat_cols(b);    // [1, G*64]
+  bank.gamma = concat_cols(g);
+  bank.beta = concat_cols(be);
+  return bank;
+}
+
+Var M3oE::experts_forward(const ExpertBank& bank, const Var& h) const {
+  if (bank.weight.defined())
+    return linear_ln_relu(h, bank.weight, bank.bias, bank.gamma, bank.beta, bank.groups,
+                          real(shared_experts_[0]->norm(0).eps()));
+  std::vector<Var> outs;
+  for (nn::MLP* e : shared_experts_) outs.push_back(e->forward(h));
+  for (nn::MLP* e : domain_experts_) outs.push_back(e->forward(h));
+  for (nn::MLP* e : task_experts_) outs.push_back(e->forward(h));
+  return outs.size() == 1 ? outs[0] : concat_cols(outs);
+}
+
+Var M3oE::domain_logits(int d, const Var& x_d, const ExpertBank& bank, const Weights& w,
                         M3oEOutput& out) const {
   const IndexList& rows = out.rows_by_domain[static_cast<std::size_t>(d)];
-  const Var hd = take_rows(h, rows);       // [n_d,256]
-  const Var gd = take_rows(h_gate, rows);  // [n_d,256], no gradient into h
+  const Var f = star_->forward_domain(x_d, d);                          // [n_d,512]
+  const Var h = add(star_mlp_->forward(f), skip_conn_->forward(x_d));   // [n_d,256]
+  const Var h_gate = stop_gradient(h);        // the gates send no gradient into h
+  const Var experts = experts_forward(bank, h);  // [n_d, G*64]: shared | domain | task
 
-  std::vector<Var> shared;  // N x [n_d,64]
-  for (nn::MLP* e : shared_experts_) shared.push_back(e->forward(hd));
-  Var domain_mix;  // Dm[d]
-  if (config_.use_domain_module) {
-    std::vector<Var> dom;
-    for (nn::MLP* e : domain_experts_) dom.push_back(e->forward(hd));
-    domain_mix = balance(dom, static_cast<std::size_t>(d), w.beta_d);
-  }
-  std::vector<Var> task;
-  if (config_.use_task_module)
-    for (nn::MLP* e : task_experts_) task.push_back(e->forward(hd));
-
+  // The fusion weights' coefficients of the domain experts for domain d.
+  const Var domain_coef =
+      config_.use_domain_module ? balance_coefficients(D_, d, w.alpha_d, w.beta_d) : Var();
   std::vector<Var> logits;  // T x [n_d,1]
   for (int t = 0; t < T_; ++t) {
     const std::size_t cell = static_cast<std::size_t>(t * D_ + d);
-    const Var gate = gates_[cell]->forward(gd);  // [n_d,N]
+    const Var gate = gates_[cell]->forward(h_gate);  // [n_d,N]
     Tensor& gate_out = out.gates[static_cast<std::size_t>(t)];
     for (std::size_t r = 0; r < rows.size(); ++r) gate_out.row(rows[r]) = gate.value().row(Index(r));
 
-    Var z;  // S[d,t] = sum_k gate_k * shared_k
-    for (int k = 0; k < N_; ++k) z = add_or_first(z, mul(slice_cols(gate, k, 1), shared[std::size_t(k)]));
-    if (config_.use_domain_module) z = add(z, scale(domain_mix, w.alpha_d));
-    if (config_.use_task_module)
-      z = add(z, scale(balance(task, static_cast<std::size_t>(t), w.beta_t), w.alpha_t));
+    // z = sum_k gate_k shared_k + alpha_d Dm + alpha_t Tm (Eq. 8-10).
+    std::vector<Var> fixed;  // coefficients shared by all rows: [domain | task]
+    if (domain_coef.defined()) fixed.push_back(domain_coef);
+    if (config_.use_task_module) fixed.push_back(balance_coefficients(T_, t, w.alpha_t, w.beta_t));
+    const Var shared_coef = fixed.empty() ? Var() : fixed.size() == 1 ? fixed[0] : concat_cols(fixed);
+    const Var z = mix_experts(experts, gate, shared_coef);  // [n_d,64]
     logits.push_back(towers_[cell]->forward(z));
   }
   return logits.size() == 1 ? logits[0] : concat_cols(logits);
@@ -169,17 +201,15 @@ M3oEOutput M3oE::forward(const data::Batch& batch) const {
   out.rows_by_domain = nn::group_rows_by_domain(batch.domain, D_);
   out.gates.assign(static_cast<std::size_t>(T_), Tensor::Zero(b, N_));
 
-  const Var x = embedding_->forward(batch);                             // [B,in]
-  const Var f = star_->forward(x, out.rows_by_domain);                  // [B,512]
-  const Var h = add(star_mlp_->forward(f), skip_conn_->forward(x));     // [B,256]
-  const Var h_gate = stop_gradient(h);
+  const Var x = embedding_->forward(batch);  // [B,in]
   const Weights w = weights();
-
+  const ExpertBank bank = expert_bank();
   Var logits;
   for (int d = 0; d < D_; ++d) {
     const IndexList& rows = out.rows_by_domain[static_cast<std::size_t>(d)];
     if (rows.empty()) continue;
-    logits = add_or_first(logits, place_rows(domain_logits(d, h, h_gate, w, out), rows, b));
+    const Var x_d = take_rows(x, rows);  // [n_d,in]
+    logits = add_or_first(logits, place_rows(domain_logits(d, x_d, bank, w, out), rows, b));
   }
   out.logits = logits;
   out.probs = sigmoid(logits);

@@ -12,8 +12,11 @@
 //     Tm   = beta_t task_t + (1-beta_t)/(T-1) sum_{s!=t} task_s (Tm = task_t if T = 1)
 //     z    = S + alpha_d Dm + alpha_t Tm
 //     logit[t] = tower_{d,t}(z)
-// Everything after h is computed per domain on that domain's rows only
-// (gather, compute, scatter back).
+// Everything after the embedding is computed per domain on that domain's
+// rows only (gather, compute, scatter the [n_d,T] logits back). The hot path
+// is fused (docs/model.md, "The hot path"): each Linear-LayerNorm-ReLU block
+// is one linear_ln_relu op, the N+D+T experts are one grouped op on h, and
+// the sums S + alpha_d Dm + alpha_t Tm are one mix_experts op per cell.
 //
 // Parameter names (PyTorch's naming; scripts/parity_reference.py uses the
 // same ones): e_exp_d, e_exp_t, e_bal_d, e_bal_t, embedding.embed_dict.<feature>.weight,
@@ -27,40 +30,32 @@
 #include "layers/embedding.hpp"
 #include "layers/star.hpp"
 #include "m3oe/config.hpp"
+#include "m3oe/model_interface.hpp"
 
 #include <vector>
 
 namespace m3oe {
 
-// The four fusion weights' current values (after the sigmoid, or the fixed
-// value). A weight of an ablated module reads 0.
-struct FusionWeights {
-  real alpha_d = 0, alpha_t = 0, beta_d = 0, beta_t = 0;
-};
+// M3oE's output is the common ModelOutput (m3oe/model_interface.hpp).
+using M3oEOutput = ModelOutput;
 
-struct M3oEOutput {
-  Var logits;  // [B,T]: row i, task t = tower (domain(i), t) before the sigmoid
-  Var probs;   // [B,T] = sigmoid(logits)
-  // gates[t] is [B,N]: row i holds the softmax gate of cell (domain(i), t)
-  // on row i, for inspection (values only, no graph).
-  std::vector<Tensor> gates;
-  std::vector<IndexList> rows_by_domain;  // D lists: the rows of each domain
-};
-
-class M3oE : public nn::Module {
+class M3oE : public RecModel {
  public:
   M3oE(const M3oEConfig& config, Rng& rng);
 
   // One forward pass. With gradients on (the default) the result is part of
   // a graph reaching every parameter; call under NoGradGuard for inference.
-  M3oEOutput forward(const data::Batch& batch) const;
+  M3oEOutput forward(const data::Batch& batch) const override;
 
   const M3oEConfig& config() const { return config_; }
-  FusionWeights fusion_weights() const;
+  int num_domains() const override { return D_; }
+  int num_tasks() const override { return T_; }
+  bool has_fusion_weights() const override { return true; }
+  FusionWeights fusion_weights() const override;
   // The AutoML ("structure") parameters: the e_* scalars present (none in
   // fixed mode), and all other parameters; the two lists split parameters().
-  std::vector<Var> structure_parameters() const;
-  std::vector<Var> weight_parameters() const;
+  std::vector<Var> structure_parameters() const override;
+  std::vector<Var> weight_parameters() const override;
   // True for the names of structure parameters.
   static bool is_structure_name(const std::string& name);
 
@@ -71,11 +66,22 @@ class M3oE : public nn::Module {
   };
   Weights weights() const;
   Var fusion_weight(const Var& raw) const;
-  // The rows of one domain, from h to [n_d,T] logits (gates written into out).
-  Var domain_logits(int d, const Var& h, const Var& h_gate, const Weights& w,
+  // All experts (shared, then domain, then task ones) as one op on h[n,256]:
+  // their blocks side by side, [n, G*64] (docs/model.md, "The hot path").
+  struct ExpertBank {
+    Var weight, bias, gamma, beta;  // concatenated per-expert parameters
+    int groups = 0;                 // G experts
+  };
+  ExpertBank expert_bank() const;
+  Var experts_forward(const ExpertBank& bank, const Var& h) const;
+  // The fusion weights of the domain (or task) experts as mixing
+  // coefficients [1,D] for domain d (or [1,T] for task t): alpha * beta for
+  // the own expert, alpha * (1-beta)/(n-1) for each other one (Eq. 5-7).
+  static Var balance_coefficients(int n, int own, const Var& alpha, const Var& beta);
+  // The rows of one domain, from its inputs x_d[n_d,in] to [n_d,T] logits
+  // (gates written into out).
+  Var domain_logits(int d, const Var& x_d, const ExpertBank& bank, const Weights& w,
                     M3oEOutput& out) const;
-  // beta * own + (1-beta)/(n-1) * sum of the others (own alone if n = 1).
-  static Var balance(const std::vector<Var>& experts, std::size_t own, const Var& beta);
 
   M3oEConfig config_;
   int D_, T_, N_;

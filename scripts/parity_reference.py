@@ -86,16 +86,17 @@ class MLP(nn.Module):
 
 
 class Embedder(nn.Module):
-    def __init__(self):
+    def __init__(self, features=FEATURES):
         super().__init__()
+        self.features = features
         self.embed_dict = nn.ModuleDict()
-        for name, vocab in FEATURES:
+        for name, vocab in features:
             table = nn.Embedding(vocab, EMB)
             nn.init.normal_(table.weight, 0.0, 1e-4)
             self.embed_dict[name] = table
 
     def forward(self, sparse, dense):
-        parts = [self.embed_dict[name](sparse[:, k]) for k, (name, _) in enumerate(FEATURES)]
+        parts = [self.embed_dict[name](sparse[:, k]) for k, (name, _) in enumerate(self.features)]
         return torch.cat(parts + [dense], dim=1)
 
 
@@ -121,13 +122,15 @@ class Star(nn.Module):
 
 
 class M3oE(nn.Module):
-    def __init__(self):
+    # features: (name, vocabulary) of each sparse feature; scripts/bench_torch.py
+    # passes the full ML-1M vocabularies.
+    def __init__(self, features=FEATURES):
         super().__init__()
-        n_in = len(FEATURES) * EMB + N_DENSE
+        n_in = len(features) * EMB + N_DENSE
         star_out, hidden, out = FCN[0], FCN[1], FCN[-1]
         for name in ("e_exp_d", "e_exp_t", "e_bal_d", "e_bal_t"):
             setattr(self, name, nn.Parameter(torch.ones(1, 1)))  # raw 1.0
-        self.embedding = Embedder()
+        self.embedding = Embedder(features)
         self.star = Star(n_in, star_out)
         self.star_mlp = MLP([star_out, hidden])
         self.skip_conn = MLP([n_in, hidden])

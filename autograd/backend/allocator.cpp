@@ -1,15 +1,27 @@
 #include "autograd/backend/allocator.hpp"
 
+// <cstdlib> first: __GLIBC__ is defined by the C library's own headers, so
+// testing it before any of them is included is always false.
+#include <cstdlib>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 namespace m3oe {
 
-void keep_freed_memory() {
+bool keep_freed_memory() {
 #if defined(__GLIBC__)
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);  // blocks up to 1 GiB come from the heap
-  mallopt(M_TRIM_THRESHOLD, -1);       // and the heap is never trimmed back
+  // M_MMAP_MAX = 0: no block is ever served by mmap, however large (glibc
+  // caps M_MMAP_THRESHOLD at 32 MiB, and a 40,960-row activation is 94 MB,
+  // so raising the threshold alone is not enough). M_TRIM_THRESHOLD = -1:
+  // freed heap memory is never returned to the system, so the next step's
+  // blocks come from memory that is already mapped and faulted in.
+  const bool no_mmap = mallopt(M_MMAP_MAX, 0) == 1;
+  const bool no_trim = mallopt(M_TRIM_THRESHOLD, -1) == 1;
+  return no_mmap && no_trim;
+#else
+  return false;
 #endif
 }
 

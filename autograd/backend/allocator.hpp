@@ -4,13 +4,16 @@
 // gradients) every step. glibc serves blocks over 128 KiB with mmap and gives
 // them back with munmap, so every step pays page faults and zeroing of fresh
 // pages: measured as 35% of a step's time in the kernel (perf, 1 thread,
-// synthetic data). Raising the mmap and trim thresholds keeps those blocks on
-// the heap for reuse. Called once by the m3oe program and the benchmarks.
+// synthetic data). Turning mmap off and never trimming the heap keeps those
+// blocks on the heap for reuse, so a steady-state step takes no new pages
+// from the system (benchmarks/bench_step reports page faults per step).
+// Called once by the m3oe program and the benchmarks.
 #pragma once
 
 namespace m3oe {
 
-// Idempotent; a no-op where glibc's mallopt is not available.
-void keep_freed_memory();
+// Idempotent. Returns whether both settings took (false where glibc's
+// mallopt is not available: then it does nothing).
+bool keep_freed_memory();
 
 }  // namespace m3oe

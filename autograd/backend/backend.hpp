@@ -52,6 +52,7 @@ class Backend {
   //   u = t[r,:] + bias;  xhat = (u - mean(u)) * rstd_r;  z = max(0, gamma * xhat + beta)
   // with rstd_r = 1 / sqrt(var(u) + eps) (biased variance). bias may be
   // nullptr (no bias). Saves xhat[rows,cols] and rstd[rows] for the backward.
+  // xhat may be the same array as t (the ops compute the GEMM into xhat).
   virtual void bias_layernorm_relu_forward(const real* t, const real* bias, const real* gamma,
                                            const real* beta, Index rows, Index cols, real eps,
                                            real* z, real* xhat, real* rstd);
@@ -65,6 +66,21 @@ class Backend {
                                             const real* rstd, const real* gamma, Index rows,
                                             Index cols, real* dt, real* dbias, real* dgamma,
                                             real* dbeta);
+
+  // The grouped form, for several experts computed by one GEMM: a row of
+  // cols = groups * width values is `groups` independent LayerNorms of
+  // `width` values; group g reads bias, gamma and beta at [g*width, (g+1)*width)
+  // and saves its rstd at rstd[r*groups + g] (rstd is [rows, groups]).
+  // Otherwise the contracts above; groups = 1 is the plain kernel.
+  virtual void grouped_bias_layernorm_relu_forward(const real* t, const real* bias,
+                                                   const real* gamma, const real* beta,
+                                                   Index rows, Index groups, Index width,
+                                                   real eps, real* z, real* xhat, real* rstd);
+  virtual void grouped_bias_layernorm_relu_backward(const real* dz, const real* z,
+                                                    const real* xhat, const real* rstd,
+                                                    const real* gamma, Index rows, Index groups,
+                                                    Index width, real* dt, real* dbias,
+                                                    real* dgamma, real* dbeta);
 };
 
 // The backend the ops use now. Starts as the CPU backend of this build.

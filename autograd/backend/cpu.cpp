@@ -49,13 +49,27 @@ class CpuBackend final : public Backend {
   void bias_layernorm_relu_forward(const real* t, const real* bias, const real* gamma,
                                    const real* beta, Index rows, Index cols, real eps, real* z,
                                    real* xhat, real* rstd) override {
-    rowwise::bias_layernorm_relu_forward(t, bias, gamma, beta, rows, cols, eps, z, xhat, rstd);
+    rowwise::bias_layernorm_relu_forward(t, bias, gamma, beta, rows, 1, cols, eps, z, xhat, rstd);
   }
   void bias_layernorm_relu_backward(const real* dz, const real* z, const real* xhat,
                                     const real* rstd, const real* gamma, Index rows, Index cols,
                                     real* dt, real* dbias, real* dgamma, real* dbeta) override {
-    rowwise::bias_layernorm_relu_backward(dz, z, xhat, rstd, gamma, rows, cols, dt, dbias,
+    rowwise::bias_layernorm_relu_backward(dz, z, xhat, rstd, gamma, rows, 1, cols, dt, dbias,
                                           dgamma, dbeta);
+  }
+  void grouped_bias_layernorm_relu_forward(const real* t, const real* bias, const real* gamma,
+                                           const real* beta, Index rows, Index groups,
+                                           Index width, real eps, real* z, real* xhat,
+                                           real* rstd) override {
+    rowwise::bias_layernorm_relu_forward(t, bias, gamma, beta, rows, groups, width, eps, z, xhat,
+                                         rstd);
+  }
+  void grouped_bias_layernorm_relu_backward(const real* dz, const real* z, const real* xhat,
+                                            const real* rstd, const real* gamma, Index rows,
+                                            Index groups, Index width, real* dt, real* dbias,
+                                            real* dgamma, real* dbeta) override {
+    rowwise::bias_layernorm_relu_backward(dz, z, xhat, rstd, gamma, rows, groups, width, dt,
+                                          dbias, dgamma, dbeta);
   }
 };
 }  // namespace

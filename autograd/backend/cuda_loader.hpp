@@ -81,6 +81,22 @@ class CudaBackend final : public Backend {
   void bias_layernorm_relu_backward(const real* dz, const real* z, const real* xhat,
                                     const real* rstd, const real* gamma, Index rows, Index cols,
                                     real* dt, real* dbias, real* dgamma, real* dbeta) override;
+  // The plugin ABI (version 1) has no grouped LayerNorm kernel: these run on
+  // the CPU backend's kernels (docs/cuda.md).
+  void grouped_bias_layernorm_relu_forward(const real* t, const real* bias, const real* gamma,
+                                           const real* beta, Index rows, Index groups,
+                                           Index width, real eps, real* z, real* xhat,
+                                           real* rstd) override {
+    default_cpu().grouped_bias_layernorm_relu_forward(t, bias, gamma, beta, rows, groups, width,
+                                                      eps, z, xhat, rstd);
+  }
+  void grouped_bias_layernorm_relu_backward(const real* dz, const real* z, const real* xhat,
+                                            const real* rstd, const real* gamma, Index rows,
+                                            Index groups, Index width, real* dt, real* dbias,
+                                            real* dgamma, real* dbeta) override {
+    default_cpu().grouped_bias_layernorm_relu_backward(dz, z, xhat, rstd, gamma, rows, groups,
+                                                       width, dt, dbias, dgamma, dbeta);
+  }
 
   // Plugin kernels that the Backend interface does not have (yet): float
   // arrays, semantics as in plugin_abi.h.

@@ -300,11 +300,7 @@ void blocked_gemm(const Problem& p, Index m, Index n) {
     const Index col_end = std::min(n, NR * (n_strips * (cp + 1) / col_parts));
     gemm_task(p, row_begin, row_end, col_begin, col_end);
   };
-  if (threads == 1) return run(0);  // (no OpenMP region: ~0.2 us saved per small product)
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-  for (Index task = 0; task < row_parts * col_parts; ++task) run(task);
+  run_pieces(row_parts * col_parts, threads, run);  // one task: no OpenMP region
 }
 
 // ---- Skinny C: n <= kSkinnyN columns (gates: n = experts, towers: n = 1).
@@ -364,15 +360,7 @@ void skinny_rows(const Problem& p, Index m, const float* bt, Index ldbt) {
     for (; i < end; ++i)
       dot_rows<N, 1>(p.k, p.a + i * p.lda, p.lda, bt, ldbt, p.c + i * p.ldc, p.ldc, u);
   };
-  const int threads = threads_for(m, N, p.k);
-  if (threads == 1) {
-    for (Index piece = 0; piece < pieces; ++piece) run(piece);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-  for (Index piece = 0; piece < pieces; ++piece) run(piece);
+  run_pieces(pieces, threads_for(m, N, p.k), run);
 }
 
 // Skinny C with A not transposed: op(B) packed as n rows of k, then dot products.

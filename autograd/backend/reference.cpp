@@ -104,49 +104,73 @@ void Backend::softmax_rows_backward(const real* y, const real* dy, Index rows, I
 void Backend::bias_layernorm_relu_forward(const real* t, const real* bias, const real* gamma,
                                           const real* beta, Index rows, Index cols, real eps,
                                           real* z, real* xhat, real* rstd) {
-  for (Index r = 0; r < rows; ++r) {
-    const real* tr = t + r * cols;
-    auto u = [&](Index j) { return double(tr[j]) + (bias ? double(bias[j]) : 0.0); };
-    double mu = 0;  // row statistics in double, as in layernorm_forward
-    for (Index j = 0; j < cols; ++j) mu += u(j);
-    mu /= double(cols);
-    double var = 0;
-    for (Index j = 0; j < cols; ++j) var += (u(j) - mu) * (u(j) - mu);
-    var /= double(cols);
-    const double rs = 1.0 / std::sqrt(var + double(eps));
-    for (Index j = 0; j < cols; ++j) {
-      const real xh = real((u(j) - mu) * rs);
-      xhat[r * cols + j] = xh;
-      z[r * cols + j] = std::max(real(0), gamma[j] * xh + beta[j]);
-    }
-    rstd[r] = real(rs);
-  }
+  Backend::grouped_bias_layernorm_relu_forward(t, bias, gamma, beta, rows, 1, cols, eps, z, xhat,
+                                               rstd);
 }
 
-// The LayerNorm backward of layernorm_backward, written with the saved xhat,
-// after the ReLU gate; the bias gradient is the column sum of dt.
 void Backend::bias_layernorm_relu_backward(const real* dz, const real* z, const real* xhat,
                                            const real* rstd, const real* gamma, Index rows,
                                            Index cols, real* dt, real* dbias, real* dgamma,
                                            real* dbeta) {
-  for (Index r = 0; r < rows; ++r) {
-    const Index o = r * cols;
-    auto dy = [&](Index j) { return z[o + j] > real(0) ? double(dz[o + j]) : 0.0; };
-    double g_mean = 0, gx_mean = 0;
-    for (Index j = 0; j < cols; ++j) {
-      g_mean += dy(j) * gamma[j];
-      gx_mean += dy(j) * gamma[j] * xhat[o + j];
-      if (dgamma) dgamma[j] += real(dy(j) * xhat[o + j]);
-      if (dbeta) dbeta[j] += real(dy(j));
+  Backend::grouped_bias_layernorm_relu_backward(dz, z, xhat, rstd, gamma, rows, 1, cols, dt,
+                                                dbias, dgamma, dbeta);
+}
+
+// Group g of row r: the `width` values at o = r*cols + g*width, with the
+// parameters at c = g*width and its statistics at rstd[r*groups + g].
+void Backend::grouped_bias_layernorm_relu_forward(const real* t, const real* bias,
+                                                  const real* gamma, const real* beta, Index rows,
+                                                  Index groups, Index width, real eps, real* z,
+                                                  real* xhat, real* rstd) {
+  const Index cols = groups * width;
+  for (Index r = 0; r < rows; ++r)
+    for (Index g = 0; g < groups; ++g) {
+      const Index o = r * cols + g * width, c = g * width;
+      auto u = [&](Index j) { return double(t[o + j]) + (bias ? double(bias[c + j]) : 0.0); };
+      double mu = 0;  // statistics in double, as in layernorm_forward
+      for (Index j = 0; j < width; ++j) mu += u(j);
+      mu /= double(width);
+      double var = 0;
+      for (Index j = 0; j < width; ++j) var += (u(j) - mu) * (u(j) - mu);
+      var /= double(width);
+      const double rs = 1.0 / std::sqrt(var + double(eps));
+      for (Index j = 0; j < width; ++j) {
+        const real xh = real((u(j) - mu) * rs);  // u(j) is read before xhat (maybe t) is written
+        xhat[o + j] = xh;
+        z[o + j] = std::max(real(0), gamma[c + j] * xh + beta[c + j]);
+      }
+      rstd[r * groups + g] = real(rs);
     }
-    g_mean /= double(cols);
-    gx_mean /= double(cols);
-    for (Index j = 0; j < cols; ++j) {
-      const real d = real(rstd[r] * (dy(j) * gamma[j] - g_mean - xhat[o + j] * gx_mean));
-      if (dt) dt[o + j] = d;
-      if (dbias) dbias[j] += d;
+}
+
+// The LayerNorm backward of layernorm_backward, written with the saved xhat,
+// after the ReLU gate; the bias gradient is the column sum of dt.
+void Backend::grouped_bias_layernorm_relu_backward(const real* dz, const real* z,
+                                                   const real* xhat, const real* rstd,
+                                                   const real* gamma, Index rows, Index groups,
+                                                   Index width, real* dt, real* dbias,
+                                                   real* dgamma, real* dbeta) {
+  const Index cols = groups * width;
+  for (Index r = 0; r < rows; ++r)
+    for (Index g = 0; g < groups; ++g) {
+      const Index o = r * cols + g * width, c = g * width;
+      auto dy = [&](Index j) { return z[o + j] > real(0) ? double(dz[o + j]) : 0.0; };
+      double g_mean = 0, gx_mean = 0;
+      for (Index j = 0; j < width; ++j) {
+        g_mean += dy(j) * gamma[c + j];
+        gx_mean += dy(j) * gamma[c + j] * xhat[o + j];
+        if (dgamma) dgamma[c + j] += real(dy(j) * xhat[o + j]);
+        if (dbeta) dbeta[c + j] += real(dy(j));
+      }
+      g_mean /= double(width);
+      gx_mean /= double(width);
+      const double rs = rstd[r * groups + g];
+      for (Index j = 0; j < width; ++j) {
+        const real d = real(rs * (dy(j) * gamma[c + j] - g_mean - xhat[o + j] * gx_mean));
+        if (dt) dt[o + j] = d;
+        if (dbias) dbias[c + j] += d;
+      }
     }
-  }
 }
 
 namespace {

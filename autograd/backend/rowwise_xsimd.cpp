@@ -26,16 +26,10 @@ constexpr Index kParallelMinElems = 1 << 15;
 template <class Body>
 void for_row_pieces(Index rows, Index cols, Body&& body) {
   const Index pieces = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
-  const int nt = rows * cols < kParallelMinElems ? 1 : num_threads();
-  auto run = [&](Index c) { body(c * kRowsPerChunk, std::min(rows, (c + 1) * kRowsPerChunk), c); };
-  if (nt == 1) {  // no OpenMP region for small jobs
-    for (Index c = 0; c < pieces; ++c) run(c);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt)
-#endif
-  for (Index c = 0; c < pieces; ++c) run(c);
+  const int threads = rows * cols < kParallelMinElems ? 1 : num_threads();
+  run_pieces(pieces, threads, [&](Index c) {
+    body(c * kRowsPerChunk, std::min(rows, (c + 1) * kRowsPerChunk), c);
+  });
 }
 
 // The largest lane of v (xsimd 8.1 has no horizontal max).
@@ -189,10 +183,15 @@ void norm_row_backward(const real* dout, const real* z, XhatSource<kSaved> xs, c
 }
 
 // The shared driver of both LayerNorm backwards: rows in pieces, each piece
-// with its own column sums, then the pieces' sums reduced in order.
+// with its own column sums, then the pieces' sums reduced in order. A row of
+// cols = groups * width values holds `groups` independent LayerNorms of
+// `width` values each (group g uses gamma[g*width ...]); row_xhat(r, g)
+// tells where that group's xhat comes from.
 template <bool kRelu, bool kAccDx, class RowXhat>
 void norm_backward(const real* dout, const real* z, RowXhat row_xhat, const real* gamma,
-                   Index rows, Index cols, real* dx, real* dbias, real* dgamma, real* dbeta) {
+                   Index rows, Index groups, Index width, real* dx, real* dbias, real* dgamma,
+                   real* dbeta) {
+  const Index cols = groups * width;
   if (rows <= 0 || cols <= 0) return;
   const Index pieces = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
   const Index stride = 3 * cols;  // per piece: [dgamma | dbeta | dbias]
@@ -203,10 +202,14 @@ void norm_backward(const real* dout, const real* z, RowXhat row_xhat, const real
     real* pb = dbeta ? part + p * stride + cols : nullptr;
     real* pbias = dbias ? part + p * stride + 2 * cols : nullptr;
     if (any_sum) std::fill(part + p * stride, part + (p + 1) * stride, real(0));
+    auto at = [](real* base, Index o) { return base ? base + o : nullptr; };
     for (Index r = r0; r < r1; ++r)
-      norm_row_backward<kRelu, kAccDx>(dout + r * cols, kRelu ? z + r * cols : nullptr,
-                                       row_xhat(r), gamma, cols, dx ? dx + r * cols : nullptr,
-                                       pg, pb, pbias);
+      for (Index g = 0; g < groups; ++g) {
+        const Index o = r * cols + g * width, c = g * width;  // the group in the row; its columns
+        norm_row_backward<kRelu, kAccDx>(dout + o, kRelu ? z + o : nullptr, row_xhat(r, g),
+                                         gamma + c, width, at(dx, o), at(pg, c), at(pb, c),
+                                         at(pbias, c));
+      }
   });
   if (dgamma) reduce_pieces(part, pieces, stride, cols, dgamma);
   if (dbeta) reduce_pieces(part + cols, pieces, stride, cols, dbeta);
@@ -216,23 +219,32 @@ void norm_backward(const real* dout, const real* z, RowXhat row_xhat, const real
 }  // namespace
 
 void bias_layernorm_relu_forward(const real* t, const real* bias, const real* gamma,
-                                 const real* beta, Index rows, Index cols, real eps, real* z,
-                                 real* xhat, real* rstd) {
+                                 const real* beta, Index rows, Index groups, Index width, real eps,
+                                 real* z, real* xhat, real* rstd) {
+  const Index cols = groups * width;
   if (cols <= 0) return;
   for_row_pieces(rows, cols, [&](Index r0, Index r1, Index) {
-    for (Index r = r0; r < r1; ++r) {
-      const Index o = r * cols;
-      rstd[r] = bias ? norm_row<true, true>(t + o, bias, gamma, beta, cols, eps, z + o, xhat + o).second
-                     : norm_row<false, true>(t + o, nullptr, gamma, beta, cols, eps, z + o, xhat + o).second;
-    }
+    for (Index r = r0; r < r1; ++r)
+      for (Index g = 0; g < groups; ++g) {
+        const Index o = r * cols + g * width, c = g * width;
+        rstd[r * groups + g] =
+            bias ? norm_row<true, true>(t + o, bias + c, gamma + c, beta + c, width, eps, z + o,
+                                        xhat + o).second
+                 : norm_row<false, true>(t + o, nullptr, gamma + c, beta + c, width, eps, z + o,
+                                         xhat + o).second;
+      }
   });
 }
 
 void bias_layernorm_relu_backward(const real* dz, const real* z, const real* xhat,
-                                  const real* rstd, const real* gamma, Index rows, Index cols,
-                                  real* dt, real* dbias, real* dgamma, real* dbeta) {
-  auto row_xhat = [&](Index r) { return XhatSource<true>{xhat + r * cols, real(0), rstd[r]}; };
-  norm_backward<true, false>(dz, z, row_xhat, gamma, rows, cols, dt, dbias, dgamma, dbeta);
+                                  const real* rstd, const real* gamma, Index rows, Index groups,
+                                  Index width, real* dt, real* dbias, real* dgamma, real* dbeta) {
+  const Index cols = groups * width;
+  auto row_xhat = [&](Index r, Index g) {
+    return XhatSource<true>{xhat + r * cols + g * width, real(0), rstd[r * groups + g]};
+  };
+  norm_backward<true, false>(dz, z, row_xhat, gamma, rows, groups, width, dt, dbias, dgamma,
+                             dbeta);
 }
 
 void layernorm_forward(const real* x, const real* gamma, const real* beta, Index rows, Index cols,
@@ -251,8 +263,10 @@ void layernorm_forward(const real* x, const real* gamma, const real* beta, Index
 void layernorm_backward(const real* dout, const real* x, const real* gamma, const real* mean,
                         const real* rstd, Index rows, Index cols, real* dx, real* dgamma,
                         real* dbeta) {
-  auto row_xhat = [&](Index r) { return XhatSource<false>{x + r * cols, mean[r], rstd[r]}; };
-  norm_backward<false, true>(dout, nullptr, row_xhat, gamma, rows, cols, dx, nullptr, dgamma,
+  auto row_xhat = [&](Index r, Index) {
+    return XhatSource<false>{x + r * cols, mean[r], rstd[r]};
+  };
+  norm_backward<false, true>(dout, nullptr, row_xhat, gamma, rows, 1, cols, dx, nullptr, dgamma,
                              dbeta);
 }
 

@@ -14,12 +14,14 @@ namespace m3oe::backend::rowwise {
 
 inline constexpr Index kRowsPerChunk = 64;
 
+// The grouped form (Backend::grouped_bias_layernorm_relu_*): each row is
+// `groups` LayerNorms of `width` values; the plain form is groups = 1.
 void bias_layernorm_relu_forward(const real* t, const real* bias, const real* gamma,
-                                 const real* beta, Index rows, Index cols, real eps, real* z,
-                                 real* xhat, real* rstd);
+                                 const real* beta, Index rows, Index groups, Index width, real eps,
+                                 real* z, real* xhat, real* rstd);
 void bias_layernorm_relu_backward(const real* dz, const real* z, const real* xhat,
-                                  const real* rstd, const real* gamma, Index rows, Index cols,
-                                  real* dt, real* dbias, real* dgamma, real* dbeta);
+                                  const real* rstd, const real* gamma, Index rows, Index groups,
+                                  Index width, real* dt, real* dbias, real* dgamma, real* dbeta);
 
 void layernorm_forward(const real* x, const real* gamma, const real* beta, Index rows, Index cols,
                        real eps, real* out, real* mean, real* rstd);

@@ -23,6 +23,8 @@ std::string usage() {
       "  m3oe train   [--config FILE] [DATA] [--KEY VALUE ...]\n"
       "  m3oe eval    --run DIR [--split valid|test|train]\n"
       "  m3oe predict --run DIR (--split valid|test|train | --input FILE) --output FILE\n"
+      "  m3oe compare --models LIST [--seeds LIST] [--out DIR] [DATA] [--KEY VALUE ...]\n"
+      "               (and --merge, --list; m3oe compare --help)\n"
       "\n"
       "DATA (default --synthetic):\n"
       "  --synthetic             the embedded synthetic multi-domain multi-task data\n"
@@ -86,13 +88,14 @@ train::TrainConfig run_config(const std::string& run_dir) {
   return cfg;
 }
 
-// The run's model with its best weights.
-std::unique_ptr<M3oE> load_best_model(const std::string& run_dir, const train::TrainConfig& cfg,
-                                      const data::Schema& schema) {
+// The run's model with its best weights, in eval mode.
+std::unique_ptr<RecModel> load_best_model(const std::string& run_dir, const train::TrainConfig& cfg,
+                                          const data::Schema& schema) {
   Rng rng(cfg.seeds.front());
-  auto model = std::make_unique<M3oE>(train::model_config(cfg, schema), rng);
+  auto model = train::make_model(cfg, schema, rng);
   const train::Checkpoint ck = train::load_checkpoint(run_dir + "/checkpoint.bin");
   model->load_state_dict(train::select_prefixed(ck.tensors, "best."));
+  model->eval();
   return model;
 }
 

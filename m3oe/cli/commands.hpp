@@ -19,5 +19,8 @@ train::TrainConfig parse_train_args(const std::vector<std::string>& args);
 int train(const std::vector<std::string>& args);
 int eval(const std::vector<std::string>& args);
 int predict(const std::vector<std::string>& args);
+// m3oe compare (m3oe/cli/compare.cpp): models x seeds, one table.
+int compare(const std::vector<std::string>& args);
+std::string compare_usage();
 
 }  // namespace m3oe::cli

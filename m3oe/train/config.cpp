@@ -1,5 +1,6 @@
 #include "m3oe/train/config.hpp"
 
+#include "m3oe/baselines/registry.hpp"
 #include "m3oe/util/files.hpp"
 
 #include <charconv>
@@ -72,7 +73,8 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
       {"synthetic_rows", "rows of the synthetic data (default 60000)"},
       {"synthetic_domains", "domains of the synthetic data (default 3)"},
       {"synthetic_tasks", "tasks of the synthetic data (default 2)"},
-      {"shared_experts", "N, the number of shared experts (default 4)"},
+      {"model", "m3oe (default), a baseline or an ablation: see m3oe compare --list"},
+      {"shared_experts", "N, the number of shared experts (default 4; MMoE and M2M experts too)"},
       {"embedding_dim", "embedding size per sparse feature (default 16)"},
       {"domain_dim", "output of the STAR domain layer (default 512)"},
       {"hidden_dim", "h, the input of experts and gates (default 256)"},
@@ -131,6 +133,12 @@ void apply_settings(TrainConfig& c, const std::map<std::string, std::string>& kv
     else if (key == "synthetic_rows") c.synthetic_rows = parse_number<std::int64_t>(key, v, where);
     else if (key == "synthetic_domains") c.synthetic_domains = parse_number<int>(key, v, where);
     else if (key == "synthetic_tasks") c.synthetic_tasks = parse_number<int>(key, v, where);
+    else if (key == "model") {
+      if (!baselines::is_model_name(v))
+        throw std::invalid_argument(where + ": unknown model '" + v + "'; known models: " +
+                                    baselines::model_names_text());
+      c.model = v;
+    }
     else if (key == "shared_experts") c.shared_experts = parse_number<int>(key, v, where);
     else if (key == "embedding_dim") c.embedding_dim = parse_number<int>(key, v, where);
     else if (key == "domain_dim") c.domain_dim = parse_number<int>(key, v, where);
@@ -193,6 +201,7 @@ std::string to_text(const TrainConfig& c) {
   o << "synthetic_rows = " << c.synthetic_rows << "\n";
   o << "synthetic_domains = " << c.synthetic_domains << "\n";
   o << "synthetic_tasks = " << c.synthetic_tasks << "\n";
+  o << "model = " << c.model << "\n";
   o << "shared_experts = " << c.shared_experts << "\n";
   o << "embedding_dim = " << c.embedding_dim << "\n";
   o << "domain_dim = " << c.domain_dim << "\n";

@@ -33,6 +33,7 @@ struct TrainConfig {
   int synthetic_domains = 3;
   int synthetic_tasks = 2;
   // ---- model
+  std::string model = "m3oe";  // m3oe, a baseline or an ablation (m3oe/baselines/registry.hpp)
   int shared_experts = 4;
   int embedding_dim = 16;
   int domain_dim = 512, hidden_dim = 256, expert_dim = 64;  // towers: expert_dim -> expert_dim -> 1

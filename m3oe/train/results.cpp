@@ -96,15 +96,19 @@ void RunLog::add_epoch(const EpochLog& e, bool is_best) {
 
 std::string RunLog::epoch_line(const EpochLog& e) const {
   char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "epoch %3d  loss %.4f  valid AUC %s  logloss %s  %6.1fs %8.0f rows/s  "
-                "alpha_d %.3f alpha_t %.3f beta_d %.3f beta_t %.3f%s",
+  std::snprintf(buf, sizeof buf, "epoch %3d  loss %.4f  valid AUC %s  logloss %s  %6.1fs %8.0f rows/s",
                 e.epoch + 1, e.train_loss, e.valid_auc ? num(*e.valid_auc, "%.4f").c_str() : "n/a",
                 e.valid_logloss ? num(*e.valid_logloss, "%.4f").c_str() : "n/a", e.seconds,
-                e.rows_per_second, double(e.fusion.alpha_d), double(e.fusion.alpha_t),
-                double(e.fusion.beta_d), double(e.fusion.beta_t),
-                !best_marks_.empty() && best_marks_.back() ? "  *best" : "");
-  return buf;
+                e.rows_per_second);
+  std::string line = buf;
+  if (fusion_) {
+    std::snprintf(buf, sizeof buf, "  alpha_d %.3f alpha_t %.3f beta_d %.3f beta_t %.3f",
+                  double(e.fusion.alpha_d), double(e.fusion.alpha_t), double(e.fusion.beta_d),
+                  double(e.fusion.beta_t));
+    line += buf;
+  }
+  if (!best_marks_.empty() && best_marks_.back()) line += "  *best";
+  return line;
 }
 
 std::string RunLog::metrics_csv() const {
@@ -164,7 +168,7 @@ void RunLog::restore(const std::map<std::string, std::string>& meta) {
 
 void RunLog::write_files(const std::string& run_dir) const {
   util::write_file_atomic(run_dir + "/metrics.csv", metrics_csv());
-  util::write_file_atomic(run_dir + "/fusion_weights.csv", fusion_csv());
+  if (fusion_) util::write_file_atomic(run_dir + "/fusion_weights.csv", fusion_csv());
 }
 
 double RunLog::train_seconds() const {
@@ -189,10 +193,11 @@ void append_prefixed(NamedTensors& out, const std::string& prefix, const NamedTe
 // ---------------------------------------------------------------- results.json
 
 void write_results_json(const std::string& path, const TrainConfig& cfg, const RunResult& r,
-                        const M3oE& model) {
+                        const RecModel& model) {
   util::JsonWriter j;
   j.begin_object();
-  j.key("model").value("M3oE");
+  j.key("model").value(cfg.model);
+  j.key("model_type").value(model.type_name());
   j.key("data").value(cfg.data);
   j.key("split").value(r.split);
   j.key("seed").value(static_cast<long long>(r.seed));
@@ -202,13 +207,15 @@ void write_results_json(const std::string& path, const TrainConfig& cfg, const R
   j.key("best_epoch").value(r.best_epoch);
   j.key("stopped_early").value(r.stopped_early);
   j.key("train_seconds").value(r.train_seconds);
-  const FusionWeights fw = model.fusion_weights();
-  j.key("fusion_weights").begin_object();
-  j.key("alpha_d").value(double(fw.alpha_d));
-  j.key("alpha_t").value(double(fw.alpha_t));
-  j.key("beta_d").value(double(fw.beta_d));
-  j.key("beta_t").value(double(fw.beta_t));
-  j.end_object();
+  if (model.has_fusion_weights()) {
+    const FusionWeights fw = model.fusion_weights();
+    j.key("fusion_weights").begin_object();
+    j.key("alpha_d").value(double(fw.alpha_d));
+    j.key("alpha_t").value(double(fw.alpha_t));
+    j.key("beta_d").value(double(fw.beta_d));
+    j.key("beta_t").value(double(fw.beta_t));
+    j.end_object();
+  }
   j.key("valid");
   write_evaluation(j, r.best_valid);
   j.key("test");

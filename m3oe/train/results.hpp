@@ -4,6 +4,7 @@
 //   <run>/metrics.csv         one row per epoch: loss, speed, lr, fusion weights,
 //                             validation mean AUC / log loss and each cell's AUC
 //   <run>/fusion_weights.csv  one row per epoch: alpha_d, alpha_t, beta_d, beta_t
+//                             (only for models with fusion weights)
 //   <run>/checkpoint.bin      see checkpoint.hpp
 //   <run>/results.json        best epoch, validation and test metrics per cell
 //   <out>/summary.md|json     with several seeds: mean and std per cell
@@ -22,7 +23,9 @@ namespace m3oe::train {
 // inside checkpoints (to_meta / restore) so a resumed run's files are whole.
 class RunLog {
  public:
-  explicit RunLog(const data::Schema& schema) : schema_(schema) {}
+  // `fusion`: the model has fusion weights (fusion_weights.csv, and the
+  // alpha/beta part of the console line).
+  explicit RunLog(const data::Schema& schema, bool fusion = true) : schema_(schema), fusion_(fusion) {}
   void add_epoch(const EpochLog& e, bool is_best);
   // One console line for an epoch.
   std::string epoch_line(const EpochLog& e) const;
@@ -36,6 +39,7 @@ class RunLog {
 
  private:
   data::Schema schema_;
+  bool fusion_;
   std::vector<EpochLog> epochs_;
   std::vector<int> best_marks_;
 };
@@ -46,7 +50,7 @@ NamedTensors select_prefixed(const NamedTensors& all, const std::string& prefix)
 void append_prefixed(NamedTensors& out, const std::string& prefix, const NamedTensors& in);
 
 void write_results_json(const std::string& path, const TrainConfig& cfg, const RunResult& r,
-                        const M3oE& model);
+                        const RecModel& model);
 
 // Mean and sample standard deviation (n-1) over seeds of each cell's test AUC
 // and log loss, the mean AUC and the mean log loss, as a Markdown table.

@@ -1,6 +1,7 @@
 #include "m3oe/train/trainer.hpp"
 
 #include "autograd/ops.hpp"
+#include "m3oe/baselines/registry.hpp"
 
 #include "m3oe/data/movielens.hpp"
 #include "m3oe/data/synthetic.hpp"
@@ -66,9 +67,26 @@ M3oEConfig model_config(const TrainConfig& cfg, const data::Schema& schema) {
   return m;
 }
 
+baselines::BaselineConfig baseline_config(const TrainConfig& cfg, const data::Schema& schema) {
+  baselines::BaselineConfig b;
+  b.schema = schema;
+  b.embedding_dim = cfg.embedding_dim;
+  b.hidden = {cfg.domain_dim, cfg.hidden_dim};
+  b.repr_dim = cfg.expert_dim;
+  b.experts = cfg.shared_experts;
+  b.validate();
+  return b;
+}
+
+std::unique_ptr<RecModel> make_model(const TrainConfig& cfg, const data::Schema& schema, Rng& rng) {
+  M3oEConfig m = model_config(cfg, schema);
+  if (cfg.model == "m3oe-no-automl") m.fixed_weight = static_cast<real>(cfg.fixed_value);
+  return baselines::make_model(cfg.model, m, baseline_config(cfg, schema), rng);
+}
+
 // ---------------------------------------------------------------- evaluation
 
-std::vector<float> predict(const M3oE& model, const data::Dataset& ds, std::int64_t batch) {
+std::vector<float> predict(const RecModel& model, const data::Dataset& ds, std::int64_t batch) {
   NoGradGuard no_grad;
   const int T = ds.schema.num_tasks();
   std::vector<float> probs(static_cast<std::size_t>(ds.rows * T));
@@ -79,7 +97,7 @@ std::vector<float> predict(const M3oE& model, const data::Dataset& ds, std::int6
     ids.resize(static_cast<std::size_t>(n));
     std::iota(ids.begin(), ids.end(), start);
     data::make_batch(ds, ids, b);
-    const M3oEOutput out = model.forward(b);  // keep the output alive while reading it
+    const ModelOutput out = model.forward(b);  // keep the output alive while reading it
     const Tensor& p = out.probs.value();
     for (Index i = 0; i < p.rows(); ++i)
       for (int t = 0; t < T; ++t) probs[static_cast<std::size_t>((start + i) * T + t)] = float(p(i, t));
@@ -87,7 +105,7 @@ std::vector<float> predict(const M3oE& model, const data::Dataset& ds, std::int6
   return probs;
 }
 
-metrics::Evaluation evaluate(const M3oE& model, const data::Dataset& ds, std::int64_t batch) {
+metrics::Evaluation evaluate(const RecModel& model, const data::Dataset& ds, std::int64_t batch) {
   const std::vector<float> probs = predict(model, ds, batch);
   return metrics::evaluate(probs, ds.labels, ds.domain, ds.schema);
 }
@@ -123,9 +141,18 @@ double scheduled_lr(const TrainConfig& cfg, int epoch) {
   return cfg.lr * std::pow(gamma, epoch / every);
 }
 
-Var batch_loss(const M3oE& model, const data::Batch& b) {
-  const M3oEOutput out = model.forward(b);
-  return m3oe_loss(out.probs, b, model.config().num_domains(), model.config().num_tasks());
+Var batch_loss(const RecModel& model, const data::Batch& b) {
+  const ModelOutput out = model.forward(b);
+  return m3oe_loss(out.probs, b, model.num_domains(), model.num_tasks());
+}
+
+// Evaluation in eval mode (STAR's normalisation uses its moving averages),
+// then back to training mode.
+metrics::Evaluation evaluate_now(RecModel& model, const data::Dataset& ds, std::int64_t batch) {
+  model.eval();
+  metrics::Evaluation e = evaluate(model, ds, batch);
+  model.train();
+  return e;
 }
 
 // Rows of a dataset served as batches in a shuffled cycle (validation batches
@@ -172,7 +199,7 @@ std::vector<Tensor> grads_of(const std::vector<Var>& ps) {
 //   g_a = dL_val(w', a)/da - xi * [dL_train(w+, a)/da - dL_train(w-, a)/da] / (2 eps)
 //   w+- = w +- eps * dL_val(w', a)/dw',  eps = 0.01 / ||dL_val/dw'||
 // Leaves g_a in the structure parameters' gradients and w unchanged.
-void darts_second_order_grad(M3oE& model, const data::Batch& train_b, const data::Batch& valid_b,
+void darts_second_order_grad(RecModel& model, const data::Batch& train_b, const data::Batch& valid_b,
                              double xi) {
   const std::vector<Var> W = model.weight_parameters();
   const std::vector<Var> A = model.structure_parameters();
@@ -225,7 +252,10 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
   if (splits.valid.rows == 0) throw std::invalid_argument("the validation split is empty");
 
   Rng init_rng(seed);
-  M3oE model(model_config(cfg, train.schema), init_rng);
+  const std::unique_ptr<RecModel> model_ptr = make_model(cfg, train.schema, init_rng);
+  RecModel& model = *model_ptr;
+  // The AutoML modes act on structure parameters: M3oE's fusion weights in
+  // learned mode; models without any train their weights only.
   const std::vector<Var> structure = model.structure_parameters();
   const bool learns_structure = !structure.empty();
 
@@ -240,7 +270,7 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
   if (learns_structure)
     structure_opt = std::make_unique<optim::Adam>(structure, cfg.structure_lr, 0.0);
 
-  RunLog log(train.schema);
+  RunLog log(train.schema, model.has_fusion_weights());
   int start_epoch = 0, best_epoch = -1, bad_epochs = 0;
   double best_auc = -std::numeric_limits<double>::infinity();
   NamedTensors best_state = model.state_dict();
@@ -321,7 +351,7 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
     e.rows_per_second = double(train.rows) / secs;
     e.lr = lr;
     e.fusion = model.fusion_weights();
-    const metrics::Evaluation valid = evaluate(model, splits.valid, cfg.eval_batch);
+    const metrics::Evaluation valid = evaluate_now(model, splits.valid, cfg.eval_batch);
     e.valid_auc = valid.mean_auc;
     e.valid_logloss = valid.mean_logloss;
     for (const auto& c : valid.cells) e.cell_auc.push_back(c.auc);
@@ -357,6 +387,7 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
 
   // Restore the best weights and measure them on the test split.
   model.load_state_dict(best_state);
+  model.eval();
   RunResult r;
   r.seed = seed;
   r.split = splits.description;

@@ -1,23 +1,29 @@
-// trainer.hpp: one training run of M3oE, from data to test metrics.
+// trainer.hpp: one training run of M3oE, a baseline or an ablation (any
+// RecModel, chosen by TrainConfig::model), from data to test metrics.
 //
 // The loop (docs/training.md walks through it):
 //   for each epoch:
 //     shuffle the training rows (an Rng derived from (seed, epoch))
 //     for each batch: loss = sum_{d,t} mean BCE over domain d's rows (Eq. 12),
 //                     backward, Adam step on the weights; AutoML update of the
-//                     four fusion weights as the mode says
+//                     structure parameters (M3oE's four fusion weights) as the
+//                     mode says, for models that have them
 //     evaluate on validation: AUC and log loss per (domain, task) cell
 //     early stopping on the mean validation AUC (patience, best weights kept)
-//     write metrics.csv, fusion_weights.csv and a checkpoint, atomically
+//     write metrics.csv, fusion_weights.csv (models with fusion weights) and
+//     a checkpoint, atomically
 //   restore the best weights, evaluate on test, write results.json
 #pragma once
 
+#include "m3oe/baselines/config.hpp"
 #include "m3oe/data/dataset.hpp"
 #include "m3oe/metrics.hpp"
 #include "m3oe/model.hpp"
+#include "m3oe/model_interface.hpp"
 #include "m3oe/train/config.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +37,7 @@ struct EpochLog {
   double seconds = 0;         // training time of the epoch (no evaluation)
   double rows_per_second = 0;
   double lr = 0;
-  FusionWeights fusion;
+  FusionWeights fusion;       // zeros for models without fusion weights
   std::optional<double> valid_auc, valid_logloss;  // means over the cells
   std::vector<std::optional<double>> cell_auc;     // [D*T], domain-major
 };
@@ -50,13 +56,20 @@ struct RunResult {
 // cfg.data_seed drives the synthetic generator and shuffled splits, so every
 // training seed of a --seeds list sees the same data.
 data::Splits load_data(const TrainConfig& cfg);
-// The model configuration for a config and the data's schema.
+// The M3oE configuration for a config and the data's schema.
 M3oEConfig model_config(const TrainConfig& cfg, const data::Schema& schema);
+// The baselines' sizes for a config: embedding_dim, hidden {domain_dim,
+// hidden_dim}, repr expert_dim, experts = shared_experts.
+baselines::BaselineConfig baseline_config(const TrainConfig& cfg, const data::Schema& schema);
+// The model cfg.model names, freshly initialised from `rng`.
+std::unique_ptr<RecModel> make_model(const TrainConfig& cfg, const data::Schema& schema, Rng& rng);
 
 // Predicted probabilities [rows, T] of `ds` in batches of `batch`, no graph.
-std::vector<float> predict(const M3oE& model, const data::Dataset& ds, std::int64_t batch);
+// Put the model in eval mode first (model.eval()): STAR's partitioned
+// normalisation uses its moving averages only then.
+std::vector<float> predict(const RecModel& model, const data::Dataset& ds, std::int64_t batch);
 // predict() + metrics::evaluate.
-metrics::Evaluation evaluate(const M3oE& model, const data::Dataset& ds, std::int64_t batch);
+metrics::Evaluation evaluate(const RecModel& model, const data::Dataset& ds, std::int64_t batch);
 
 // Trains one seed into `run_dir` (created if needed). With cfg.resume and a
 // checkpoint in run_dir, continues from it and ends exactly where the

@@ -251,6 +251,43 @@ Cases make_cases() {
                                         }};
                       }}};
 
+  // ---- fused family ----
+  c["linear_ln_relu"] = {
+      {"x[5,4] @ w[4,6] + b, one LayerNorm of 6", [](Rng& r) {
+         return Instance{{leaf(r, 5, 4), leaf(r, 4, 6), leaf(r, 1, 6), leaf(r, 1, 6, 0.5, 1.5),
+                          leaf(r, 1, 6, 0.2, 0.6)},
+                         [](const std::vector<Var>& v) {
+                           return linear_ln_relu(v[0], v[1], v[2], v[3], v[4]);
+                         }};
+       }},
+      {"x[5,4] @ w[4,9] + b, 3 groups of 3", [](Rng& r) {
+         return Instance{{leaf(r, 5, 4), leaf(r, 4, 9), leaf(r, 1, 9), leaf(r, 1, 9, 0.5, 1.5),
+                          leaf(r, 1, 9, 0.2, 0.6)},
+                         [](const std::vector<Var>& v) {
+                           return linear_ln_relu(v[0], v[1], v[2], v[3], v[4], 3);
+                         }};
+       }},
+      {"no bias, 2 groups of 4", [](Rng& r) {
+         return Instance{{leaf(r, 3, 5), leaf(r, 5, 8), leaf(r, 1, 8, 0.5, 1.5),
+                          leaf(r, 1, 8, 0.2, 0.6)},
+                         [](const std::vector<Var>& v) {
+                           return linear_ln_relu(v[0], v[1], Var(), v[2], v[3], 2);
+                         }};
+       }}};
+  c["mix_experts"] = {
+      {"x[4,5*3]: 3 per-row + 2 shared coefficients", [](Rng& r) {
+         return Instance{{leaf(r, 4, 15), leaf(r, 4, 3), leaf(r, 1, 2)},
+                         [](const std::vector<Var>& v) { return mix_experts(v[0], v[1], v[2]); }};
+       }},
+      {"per-row coefficients only", [](Rng& r) {
+         return Instance{{leaf(r, 3, 8), leaf(r, 3, 4)},
+                         [](const std::vector<Var>& v) { return mix_experts(v[0], v[1], Var()); }};
+       }},
+      {"shared coefficients only", [](Rng& r) {
+         return Instance{{leaf(r, 3, 6), leaf(r, 1, 2)},
+                         [](const std::vector<Var>& v) { return mix_experts(v[0], Var(), v[1]); }};
+       }}};
+
   // ---- index family ----
   c["embedding"] = {{"table[5,3], ids with repeats", [](Rng& r) {
                        const IndexList ids{1, 3, 1, 4, 1, 0};
@@ -301,7 +338,8 @@ const std::map<std::string, double> kTolerance = {
     {"scale", 1e-8},       {"add_scalar", 1e-8},  {"mul_scalar", 1e-8},  {"sigmoid", 1e-8},
     {"relu", 1e-8},        {"tanh", 1e-8},        {"exp", 1e-8},         {"log", 1e-7},
     {"softmax_rows", 1e-8}, {"bce", 1e-7},        {"bce_with_logits", 1e-8},
-    {"layer_norm", 1e-7},  {"embedding", 1e-8},   {"concat_cols", 1e-8}, {"slice_cols", 1e-8},
+    {"layer_norm", 1e-7},  {"linear_ln_relu", 1e-7}, {"mix_experts", 1e-8},
+    {"embedding", 1e-8},   {"concat_cols", 1e-8}, {"slice_cols", 1e-8},
     {"gather_rows", 1e-8}, {"scatter_rows", 1e-8}, {"sum", 1e-8},        {"mean", 1e-8},
     {"sum_to_row", 1e-8},  {"mean_to_row", 1e-8}, {"sum_to_col", 1e-8},  {"mean_to_col", 1e-8},
     {"stop_gradient", 0.0},
@@ -407,7 +445,7 @@ TEST_CASE("the ops also check out on the reference backend") {
   const Cases cases = make_cases();
   Rng rng(7);
   for (const char* name : {"matmul", "matmul_nt", "matmul_tn", "linear", "softmax_rows",
-                           "layer_norm"}) {
+                           "layer_norm", "linear_ln_relu"}) {
     for (const Variant& variant : cases.at(name)) {
       const Worst worst = check_instance(variant.make(rng), rng);
       CHECK_MESSAGE(worst.error <= kTolerance.at(name), "reference backend, op '"
