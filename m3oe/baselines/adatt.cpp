@@ -48,9 +48,9 @@ AdaTTNet::Level AdaTTNet::build_level(nn::ModuleList& levels, const std::vector<
   return level;
 }
 
-Var AdaTTNet::fuse(const Level& level, int u, const Var& in_u, const std::vector<Var>& all,
+Var AdaTTNet::fuse(const Level& level, int u, const Var& in_u, const Var& all,
                    const std::vector<Var>& own) {
-  Var fused = mix(level.gates[std::size_t(u)]->forward(in_u), all);
+  Var fused = mix_stacked(level.gates[std::size_t(u)]->forward(in_u), all);
   for (std::size_t j = 0; j < own.size(); ++j) {
     const Var residual = level.self_weights.empty()
                              ? own[j]
@@ -72,8 +72,9 @@ Var AdaTTNet::forward(const Var& x, const std::vector<int>& heads) const {
       own1[std::size_t(u)].push_back(expert->forward(x));
       all1.push_back(own1[std::size_t(u)].back());
     }
+  const Var stacked1 = stack_experts(all1);
   std::vector<Var> in2;
-  for (int u = 0; u < U; ++u) in2.push_back(fuse(level1_, u, x, all1, own1[std::size_t(u)]));
+  for (int u = 0; u < U; ++u) in2.push_back(fuse(level1_, u, x, stacked1, own1[std::size_t(u)]));
 
   // Level 2: unit u's experts read in2[u]; only the asked heads are fused.
   std::vector<std::vector<Var>> own2(static_cast<std::size_t>(U));
@@ -83,9 +84,10 @@ Var AdaTTNet::forward(const Var& x, const std::vector<int>& heads) const {
       own2[std::size_t(u)].push_back(expert->forward(in2[std::size_t(u)]));
       all2.push_back(own2[std::size_t(u)].back());
     }
+  const Var stacked2 = stack_experts(all2);
   std::vector<Var> logits;
   for (int h : heads) {
-    const Var z = fuse(level2_, h, in2[std::size_t(h)], all2, own2[std::size_t(h)]);
+    const Var z = fuse(level2_, h, in2[std::size_t(h)], stacked2, own2[std::size_t(h)]);
     logits.push_back(towers_[std::size_t(h)]->forward(z));
   }
   return logits.size() == 1 ? logits[0] : concat_cols(logits);

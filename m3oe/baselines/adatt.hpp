@@ -37,8 +37,9 @@ class AdaTTNet : public HeadNet {
   };
   Level build_level(nn::ModuleList& levels, const std::vector<Index>& dims, bool last, Rng& rng);
   int unit_size(int u) const { return u < num_heads() ? specific_ : shared_; }
-  // fused_u of one level: gate over `all`, plus unit u's own experts `own`.
-  static Var fuse(const Level& level, int u, const Var& in_u, const std::vector<Var>& all,
+  // fused_u of one level: gate over all experts (stacked [n,K*w]), plus unit
+  // u's own experts `own`.
+  static Var fuse(const Level& level, int u, const Var& in_u, const Var& all,
                   const std::vector<Var>& own);
 
   int specific_, shared_;

@@ -64,15 +64,23 @@ ModelOutput finish_output(const std::vector<Var>& domain_logits,
   return out;
 }
 
+Var stack_experts(const std::vector<Var>& experts) {
+  return experts.size() == 1 ? experts[0] : concat_cols(experts);
+}
+
+Var mix_stacked(const Var& gate, const Var& stacked) {
+  if (gate.cols() == 1) return stacked;  // softmax over one expert is 1
+  if (stacked.cols() % gate.cols() != 0)
+    throw std::invalid_argument("mix: a gate over " + std::to_string(gate.cols()) + " experts for " +
+                                std::to_string(stacked.cols()) + " stacked columns");
+  return mix_experts(stacked, gate, Var());
+}
+
 Var mix(const Var& gate, const std::vector<Var>& experts) {
   if (gate.cols() != static_cast<Index>(experts.size()))
     throw std::invalid_argument("mix: a gate over " + std::to_string(gate.cols()) + " experts for " +
                                 std::to_string(experts.size()) + " expert outputs");
-  if (experts.size() == 1) return experts[0];  // softmax over one expert is 1
-  Var z;
-  for (std::size_t k = 0; k < experts.size(); ++k)
-    z = add_or_first(z, mul(slice_cols(gate, Index(k), 1), experts[k]));
-  return z;
+  return mix_stacked(gate, stack_experts(experts));
 }
 
 void HeadNet::check_heads(const std::vector<int>& heads) const {

@@ -37,8 +37,13 @@ void check_batch(const data::Batch& batch, const char* who);
 ModelOutput finish_output(const std::vector<Var>& domain_logits,
                           std::vector<IndexList> rows_by_domain, Index batch_rows);
 
-// sum_k gate[:,k] * experts[k]: the mixture of a softmax gate [n,K] over K
-// expert outputs [n,E] each -> [n,E].
+// The K expert outputs [n,E] side by side: [n,K*E] (the expert itself if K = 1).
+Var stack_experts(const std::vector<Var>& experts);
+// sum_k gate[:,k] * expert_k: the mixture of a softmax gate [n,K] over the
+// stacked expert outputs [n,K*E] -> [n,E], as one mix_experts op. Stack once
+// when several gates mix the same experts.
+Var mix_stacked(const Var& gate, const Var& stacked);
+// The same from the list of expert outputs.
 Var mix(const Var& gate, const std::vector<Var>& experts);
 
 // A network with `num_heads` heads over the input x [n,in]: each head ends

@@ -64,6 +64,7 @@ Var M2M::domain_logits(int d, const Var& x) const {
   const Var s = scenario_->forward(IndexList{d});  // [1,r]
   std::vector<Var> e;                              // K x [n,repr]
   for (nn::MLP* expert : experts_) e.push_back(expert->forward(x));
+  const Var stacked = stack_experts(e);            // [n,K*repr]
   const auto [w_att, b_att] = attention_->generate(s);
 
   std::vector<Var> logits;
@@ -73,7 +74,7 @@ Var M2M::domain_logits(int d, const Var& x) const {
     std::vector<Var> scores;
     for (const Var& ek : e)
       scores.push_back(matmul(relu(linear(concat_cols({ek, task_rows}), w_att, b_att)), attention_v_));
-    Var h = mix(softmax_rows(scores.size() == 1 ? scores[0] : concat_cols(scores)), e);  // [n,repr]
+    Var h = mix_stacked(softmax_rows(stack_experts(scores)), stacked);  // [n,repr]
     // Meta tower: residual meta layers, then the task's output layer.
     for (const MetaLinear* layer : tower_[std::size_t(t)]) {
       const auto [w, b] = layer->generate(s);

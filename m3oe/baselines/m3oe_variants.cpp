@@ -89,13 +89,15 @@ Var M3oEVariant::domain_logits(int d, const Var& h, const Var& h_gate, const Ind
     return out;
   };
   const std::vector<Var> shared = run(shared_experts_), dom = run(domain_experts_), task = run(task_experts_);
-  std::vector<Var> all;  // gated: [shared | domain | task]
+  Var all, shared_stack;  // gated: [shared | domain | task] side by side; concat: [shared]
   Var domain_mix, beta_t;
   if (kind_ == M3oEVariantKind::gated) {
-    all = shared;
-    all.insert(all.end(), dom.begin(), dom.end());
-    all.insert(all.end(), task.begin(), task.end());
+    std::vector<Var> list = shared;
+    list.insert(list.end(), dom.begin(), dom.end());
+    list.insert(list.end(), task.begin(), task.end());
+    all = stack_experts(list);
   } else {
+    shared_stack = stack_experts(shared);
     domain_mix = balance(dom, std::size_t(d), beta(e_bal_d_));
     beta_t = beta(e_bal_t_);
   }
@@ -105,9 +107,9 @@ Var M3oEVariant::domain_logits(int d, const Var& h, const Var& h_gate, const Ind
     const Var gate = gates_[cell]->forward(gd);
     Var z;
     if (kind_ == M3oEVariantKind::gated) {
-      z = mix(gate, all);
+      z = mix_stacked(gate, all);
     } else {
-      const Var s = mix(gate, shared);
+      const Var s = mix_stacked(gate, shared_stack);
       const Var task_mix = balance(task, std::size_t(t), beta_t);
       z = project_[cell]->forward(concat_cols({s, domain_mix, task_mix}));
     }

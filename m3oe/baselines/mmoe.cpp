@@ -18,9 +18,10 @@ Var MMoENet::forward(const Var& x, const std::vector<int>& heads) const {
   check_heads(heads);
   std::vector<Var> e;  // K x [n,repr]
   for (nn::MLP* expert : experts_) e.push_back(expert->forward(x));
+  const Var stacked = stack_experts(e);  // [n,K*repr], mixed by every head's gate
   std::vector<Var> logits;
   for (int h : heads) {
-    const Var z = mix(gates_[std::size_t(h)]->forward(x), e);
+    const Var z = mix_stacked(gates_[std::size_t(h)]->forward(x), stacked);
     logits.push_back(towers_[std::size_t(h)]->forward(z));
   }
   return logits.size() == 1 ? logits[0] : concat_cols(logits);

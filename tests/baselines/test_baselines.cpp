@@ -120,6 +120,21 @@ TEST_CASE("STAR's partitioned normalisation: per-domain batch statistics, moving
   CHECK(z(2, 0) == doctest::Approx(5.0 / std::sqrt(1 + 1e-5)));
 }
 
+TEST_CASE("STAR's moving averages travel in the state dict (checkpoints restore eval outputs)") {
+  const data::Schema s = testing::small_schema(3, 2);
+  Rng rng(12);
+  auto trained = testing::tiny_model("star", s, rng);
+  for (int i = 0; i < 4; ++i) trained->forward(testing::random_batch(s, 16, rng));  // moves the averages
+  Rng other(13);
+  auto restored = testing::tiny_model("star", s, other);
+  restored->load_state_dict(trained->state_dict());
+  trained->eval();
+  restored->eval();
+  NoGradGuard g;
+  const data::Batch b = testing::random_batch(s, 20, rng);
+  CHECK((trained->forward(b).probs.value().array() == restored->forward(b).probs.value().array()).all());
+}
+
 TEST_CASE("the model names: the registry, the `model` key, clear errors") {
   for (const std::string& name : baselines::paper_models()) CHECK(baselines::is_model_name(name));
   CHECK_FALSE(baselines::is_model_name("mmoe"));

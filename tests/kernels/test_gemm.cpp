@@ -7,6 +7,7 @@
 // The test allows 2 * (k + 2) * eps times that bound per element: a rigorous
 // bound (it cannot fail on correct code) that still catches any wrong term.
 #include "autograd/backend/backend.hpp"
+#include "autograd/backend/allocator.hpp"
 #include "autograd/backend/threads.hpp"
 #include "kernel_test_util.hpp"
 
@@ -181,4 +182,14 @@ TEST_CASE("set_num_threads / num_threads") {
   CHECK(num_threads() >= 1);
   set_num_threads(-5);
   CHECK(num_threads() >= 1);
+}
+
+TEST_CASE("keep_freed_memory takes effect where glibc is the C library") {
+  // It once tested __GLIBC__ before including any C header, so it compiled
+  // to nothing and every large temporary was mmap'd and faulted in afresh.
+#if defined(__GLIBC__)
+  CHECK(keep_freed_memory());
+#else
+  CHECK_FALSE(keep_freed_memory());
+#endif
 }
