@@ -22,7 +22,9 @@ domain_indicator feature = the row's domain), domains uniform over the 3,
 dense uniform in [0,1), labels Bernoulli(0.5), one fixed seed.
 
 Threads: torch.set_num_threads(P), and OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
-MKL_NUM_THREADS = P and OMP_WAIT_POLICY=PASSIVE in the environment. The
+MKL_NUM_THREADS = P and OMP_WAIT_POLICY = --wait-policy (default PASSIVE:
+Debian's torch keeps OpenBLAS threads of its own beside OpenMP's, and
+spinning ones take the cores from each other) in the environment. The
 OpenMP runtime reads those when torch loads, so when they are not already
 set this script re-executes itself with them set, before importing torch.
 
@@ -48,18 +50,21 @@ ML1M_FEATURES = [("user_id", 6040), ("movie_id", 3706), ("gender", 2), ("occupat
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def thread_env(threads):
+def thread_env(threads, wait_policy):
+    """The variables to set, and those to remove ('default': OMP_WAIT_POLICY unset)."""
     env = {name: str(threads) for name in THREAD_ENV}
-    env["OMP_WAIT_POLICY"] = "PASSIVE"
-    return env
+    if wait_policy != "default":
+        env["OMP_WAIT_POLICY"] = wait_policy
+    return env, ([] if wait_policy != "default" else ["OMP_WAIT_POLICY"])
 
 
-def ensure_thread_env(threads):
+def ensure_thread_env(threads, wait_policy):
     """Re-executes this script with the thread variables set, if they are not."""
-    wanted = thread_env(threads)
-    if all(os.environ.get(k) == v for k, v in wanted.items()):
+    wanted, unset = thread_env(threads, wait_policy)
+    if all(os.environ.get(k) == v for k, v in wanted.items()) and not any(k in os.environ for k in unset):
         return
-    os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **wanted})
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    os.execve(sys.executable, [sys.executable] + sys.argv, {**env, **wanted})
 
 
 def parse_args():
@@ -67,6 +72,8 @@ def parse_args():
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--batches", default="256,4096,40960",
                    help="comma-separated batch sizes (default: %(default)s)")
+    p.add_argument("--wait-policy", default="PASSIVE", choices=("PASSIVE", "ACTIVE", "default"),
+                   help="OMP_WAIT_POLICY ('default' leaves it unset; default: %(default)s)")
     p.add_argument("--cases", default="train_step,inference",
                    help="comma-separated, of train_step and inference (default: %(default)s)")
     p.add_argument("--repetitions", type=int, default=5,
@@ -94,7 +101,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    ensure_thread_env(args.threads)
+    ensure_thread_env(args.threads, args.wait_policy)
 
     import torch  # after the environment is final
 

@@ -3,9 +3,12 @@
 
     /usr/bin/python3 scripts/compare_torch.py [--build build] [--out results.md]
 
-For each thread count P (default 1 and 2), with the same environment for
-both sides (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = P,
-OMP_WAIT_POLICY=PASSIVE):
+For each thread count P (default 1 and 2), with OMP_NUM_THREADS =
+OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = P for both sides, and each side's
+OMP_WAIT_POLICY (--torch-wait-policy, default PASSIVE, which Debian's torch
+needs because its OpenBLAS threads and its OpenMP threads share the cores;
+--ours-wait-policy, default unset: libgomp's own spin-then-sleep, what a
+user of the library gets):
   1. <build>/benchmarks/bench_step: the training step and inference of the
      ML-1M M3oE (N = 4) at each batch size, P threads, plus fma_peak (the
      machine's FMA throughput at the library's SIMD width); the median of
@@ -48,9 +51,11 @@ def parse_args():
                    help="repetitions of each case on each side; medians are reported (default: %(default)s)")
     p.add_argument("--peak-gflops-per-thread", type=float, default=None,
                    help="FMA peak of one core in GFLOP/s instead of measuring it")
-    p.add_argument("--ours-wait-policy", default="PASSIVE", choices=("PASSIVE", "ACTIVE", "default"),
-                   help="OMP_WAIT_POLICY for our benchmark (default: %(default)s, the same as PyTorch's; "
-                        "'default' leaves it unset: libgomp spins a while, then sleeps)")
+    p.add_argument("--ours-wait-policy", default="default", choices=("PASSIVE", "ACTIVE", "default"),
+                   help="OMP_WAIT_POLICY for our benchmark (default: %(default)s, which leaves it unset: "
+                        "libgomp spins a while, then sleeps)")
+    p.add_argument("--torch-wait-policy", default="PASSIVE", choices=("PASSIVE", "ACTIVE", "default"),
+                   help="OMP_WAIT_POLICY for PyTorch (default: %(default)s)")
     p.add_argument("--python", default="/usr/bin/python3",
                    help="the Python with torch (default: %(default)s)")
     p.add_argument("--out", default=None, help="also write the table (Markdown) to this file")
@@ -127,8 +132,9 @@ def ours(bench, threads, batches, args):
 
 def torch_side(threads, batches, args):
     out = run([args.python, str(REPO / "scripts" / "bench_torch.py"), "--threads", str(threads),
-               "--batches", ",".join(map(str, batches)), "--repetitions", str(args.repetitions)],
-              thread_env(threads, "PASSIVE"))
+               "--batches", ",".join(map(str, batches)), "--repetitions", str(args.repetitions),
+               "--wait-policy", args.torch_wait_policy],
+              thread_env(threads, args.torch_wait_policy))
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return {(r["case"], r["batch"]): r for r in rows}
 
@@ -211,7 +217,7 @@ def main():
         f"- load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f}",
         f"- FMA peak ({context.get('simd', '?')}): {peak_note}",
         f"- environment of both: OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = threads, "
-        f"OMP_WAIT_POLICY: PyTorch PASSIVE, ours {args.ours_wait_policy}",
+        f"OMP_WAIT_POLICY: PyTorch {args.torch_wait_policy}, ours {args.ours_wait_policy} ('default' = unset)",
         f"- rows/s: medians of {args.repetitions} repetitions on each side",
         "",
         "| case | batch | threads | ours rows/s | PyTorch rows/s | ours / PyTorch | ours GFLOP/s "
