@@ -4,14 +4,17 @@
 // testing it before any of them is included is always false.
 #include <cstdlib>
 
-#if defined(__GLIBC__)
+#if defined(__GLIBC__) && !M3OE_SANITIZER_HEAP
+#define M3OE_GLIBC_MALLOPT 1
 #include <malloc.h>
+#else
+#define M3OE_GLIBC_MALLOPT 0
 #endif
 
 namespace m3oe {
 
 bool keep_freed_memory() {
-#if defined(__GLIBC__)
+#if M3OE_GLIBC_MALLOPT
   // M_MMAP_MAX = 0: no block is ever served by mmap, however large (glibc
   // caps M_MMAP_THRESHOLD at 32 MiB, and a 40,960-row activation is 94 MB,
   // so raising the threshold alone is not enough). M_TRIM_THRESHOLD = -1:

@@ -12,8 +12,24 @@
 
 namespace m3oe {
 
-// Idempotent. Returns whether both settings took (false where glibc's
-// mallopt is not available: then it does nothing).
+// True where a sanitizer (AddressSanitizer, ThreadSanitizer, MemorySanitizer)
+// replaces malloc: its allocator ignores glibc's mallopt, so there is nothing
+// to set (and its quarantine would defeat reuse anyway).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define M3OE_SANITIZER_HEAP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define M3OE_SANITIZER_HEAP 1
+#endif
+#endif
+#ifndef M3OE_SANITIZER_HEAP
+#define M3OE_SANITIZER_HEAP 0
+#endif
+
+// Idempotent. Returns whether both settings took: false where glibc's
+// mallopt is not available or a sanitizer owns the heap (then it does
+// nothing).
 bool keep_freed_memory();
 
 }  // namespace m3oe
