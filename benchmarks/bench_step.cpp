@@ -4,7 +4,9 @@
 //
 //   train_step/batch:B/threads:P   zero_grad, forward, m3oe_loss, backward,
 //                                  Adam step (lr 1e-2, weight decay 1e-5)
-//   inference/batch:B/threads:P    forward under NoGradGuard
+//   inference/batch:B/threads:P    infer_probs: the forward without a graph,
+//                                  the batch's rows split across the threads
+//                                  (m3oe/infer.hpp)
 //
 // Model: the ML-1M configuration (ml1m_reference_schema(), N = 4 shared
 // experts, every other setting the default, as `m3oe train` builds it).
@@ -29,6 +31,7 @@
 #include "autograd/backend/allocator.hpp"
 #include "autograd/backend/threads.hpp"
 #include "m3oe/config.hpp"
+#include "m3oe/infer.hpp"
 #include "m3oe/loss.hpp"
 #include "m3oe/model.hpp"
 #include "m3oe/rng.hpp"
@@ -125,6 +128,7 @@ void run_case(benchmark::State& state, bool train, Index batch, int threads) {
   Rng init_rng(kSeed);
   M3oE model(config, init_rng);
   optim::Adam opt(model.parameters(), kLr, kWeightDecay);
+  if (!train) model.eval();  // as `m3oe eval` / `predict` run it
   const data::Batch b = random_batch(config.schema, batch, kSeed + 1);
   const int D = config.num_domains(), T = config.num_tasks();
 
@@ -139,9 +143,7 @@ void run_case(benchmark::State& state, bool train, Index batch, int threads) {
       opt.step();
       return loss.item();
     }
-    NoGradGuard no_grad;
-    const M3oEOutput out = model.forward(b);
-    return out.probs.value()(0, 0);
+    return infer_probs(model, b)(0, 0);
   };
 
   for (int i = 0; i < warmup_steps(batch); ++i)

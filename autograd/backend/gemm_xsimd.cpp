@@ -150,12 +150,13 @@ enum class ALayout {
   Cols,    // ap[p*lda + i]: A itself, transposed (each p a contiguous run of rows)
 };
 
-// C[rows, cols] (+)= A strip (MR x kc) @ B strip (kc x NR, packed); rows <= MR
-// and cols <= NR are the valid part at the edges of C. Direct layouts (Rows,
-// Cols) must have MR valid rows.
-template <ALayout kLayout>
+// C[rows, cols] (+)= A strip (MR x kc) @ B strip (kc x NR, its rows ldb
+// floats apart: NR when packed, B's own row stride when read in place);
+// rows <= MR and cols <= NR are the valid part at the edges of C. Direct
+// layouts (Rows, Cols) must have MR valid rows.
+template <ALayout kLayout, bool kPackedB = true>
 void micro_kernel(Index kc, const float* __restrict ap, Index lda, const float* __restrict bp,
-                  float* c, Index ldc, Update u, Index rows, Index cols) {
+                  Index ldb, float* c, Index ldc, Update u, Index rows, Index cols) {
   Vec acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i)
@@ -165,7 +166,8 @@ void micro_kernel(Index kc, const float* __restrict ap, Index lda, const float* 
   for (Index p = 0; p < kc; ++p) {
     Vec bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = Vec::load_aligned(bp + v * W);
+    for (int v = 0; v < NV; ++v)
+      bv[v] = kPackedB ? Vec::load_aligned(bp + v * W) : Vec::load_unaligned(bp + v * W);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       const Vec ai(kLayout == ALayout::Rows ? ap[i * lda] : ap[i]);
@@ -173,7 +175,7 @@ void micro_kernel(Index kc, const float* __restrict ap, Index lda, const float* 
       for (int v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
     }
     ap += kLayout == ALayout::Packed ? MR : kLayout == ALayout::Rows ? 1 : lda;
-    bp += NR;
+    bp += kPackedB ? NR : ldb;
   }
 
   if (rows == MR && cols == NR) {
@@ -195,28 +197,54 @@ void micro_kernel(Index kc, const float* __restrict ap, Index lda, const float* 
     for (Index j = 0; j < cols; ++j) c[i * ldc + j] = update_scalar(tile[i][j], c[i * ldc + j], u);
 }
 
-// One block of C: rows [ic, ic+rows) x B strips [s_begin, s_end) of the
-// packed block bp, adding op(A)[ic:ic+rows, pc:pc+kc] @ B block. A is read
-// in place (whole MR strips) or, for the ragged last strip, packed first.
+// Where one block's B strips are: packed (strip s at packed + s*NR*kc, rows
+// NR floats apart) or, for the full strips of an untransposed B, read in
+// place (strip s at direct + s*NR, rows ldb floats apart).
+struct BStrips {
+  const float* packed;
+  const float* direct;  // null: every strip is packed
+  Index ldb;
+  Index direct_strips;  // strips [0, direct_strips) are read in place
+};
+
+template <bool kPackedB>
+void strip_kernels(bool trans_a, const float* a, Index lda, Index ic, Index full, Index pc,
+                   Index kc, const float* bs, Index ldb, float* c, Index ldc, Index jr,
+                   Update u, Index cols) {
+  for (Index ir = 0; ir < full; ir += MR) {
+    float* ct = c + (ic + ir) * ldc + jr;
+    if (trans_a)
+      micro_kernel<ALayout::Cols, kPackedB>(kc, a + pc * lda + ic + ir, lda, bs, ldb, ct, ldc, u,
+                                            MR, cols);
+    else
+      micro_kernel<ALayout::Rows, kPackedB>(kc, a + (ic + ir) * lda + pc, lda, bs, ldb, ct, ldc,
+                                            u, MR, cols);
+  }
+}
+
+// One block of C: rows [ic, ic+rows) x B strips [0, strips), adding
+// op(A)[ic:ic+rows, pc:pc+kc] @ B block. A is read in place (whole MR
+// strips) or, for the ragged last strip, packed first.
 void block(bool trans_a, const float* a, Index lda, Index ic, Index rows, Index pc, Index kc,
-           const float* bp, Index s_begin, Index s_end, Index nc, float* c, Index ldc, Update u,
-           float* ap) {
+           const BStrips& b, Index strips, Index nc, float* c, Index ldc, Update u, float* ap) {
   const Index full = rows / MR * MR;
   if (full < rows) pack_a_strip(a, lda, trans_a, ic + full, rows - full, pc, kc, ap);
-  for (Index s = s_begin; s < s_end; ++s) {
+  for (Index s = 0; s < strips; ++s) {
     const Index jr = s * NR;
     const Index cols = std::min<Index>(NR, nc - jr);
-    const float* bs = bp + s * NR * kc;
-    for (Index ir = 0; ir < full; ir += MR) {
-      float* ct = c + (ic + ir) * ldc + jr;
-      if (trans_a)
-        micro_kernel<ALayout::Cols>(kc, a + pc * lda + ic + ir, lda, bs, ct, ldc, u, MR, cols);
-      else
-        micro_kernel<ALayout::Rows>(kc, a + (ic + ir) * lda + pc, lda, bs, ct, ldc, u, MR, cols);
+    const bool direct = s < b.direct_strips;
+    const float* bs = direct ? b.direct + s * NR : b.packed + s * NR * kc;
+    if (direct) {
+      strip_kernels<false>(trans_a, a, lda, ic, full, pc, kc, bs, b.ldb, c, ldc, jr, u, cols);
+      if (full < rows)
+        micro_kernel<ALayout::Packed, false>(kc, ap, 0, bs, b.ldb, c + (ic + full) * ldc + jr,
+                                             ldc, u, rows - full, cols);
+    } else {
+      strip_kernels<true>(trans_a, a, lda, ic, full, pc, kc, bs, NR, c, ldc, jr, u, cols);
+      if (full < rows)
+        micro_kernel<ALayout::Packed, true>(kc, ap, 0, bs, NR, c + (ic + full) * ldc + jr, ldc,
+                                            u, rows - full, cols);
     }
-    if (full < rows)
-      micro_kernel<ALayout::Packed>(kc, ap, 0, bs, c + (ic + full) * ldc + jr, ldc, u,
-                                    rows - full, cols);
   }
 }
 
@@ -242,25 +270,39 @@ struct Problem {
   Index ldc;
 };
 
+// Up to this many rows of C, an untransposed B is read where it lies instead
+// of being packed: with few A strips to share it, copying B (K x N floats,
+// memory-bound) costs more than its strided reads. Inference on slices of a
+// batch (m3oe/infer.hpp) has about 40-200 rows per domain.
+#ifndef M3OE_SGEMM_DIRECT_B_ROWS
+#define M3OE_SGEMM_DIRECT_B_ROWS 192
+#endif
+constexpr Index kDirectBRows = M3OE_SGEMM_DIRECT_B_ROWS;
+
 // One task: C[row_begin:row_end, col_begin:col_end] (col_begin a multiple of
 // NR). The task packs the B strips it needs into its own buffer, so tasks
-// never wait for each other.
-void gemm_task(const Problem& p, Index row_begin, Index row_end, Index col_begin, Index col_end) {
+// never wait for each other. Where B is read in place (direct_b: decided by
+// the problem's shape), only a ragged last strip is packed. Both roads do
+// the same FMAs in the same order.
+void gemm_task(const Problem& p, Index row_begin, Index row_end, Index col_begin, Index col_end,
+               bool direct_b) {
   float* bp = thread_buffer(std::size_t(KC * NC), true);
   float* ap = thread_buffer(std::size_t(MR * KC), false);
   for (Index jc = col_begin; jc < col_end; jc += NC) {
     const Index nc = std::min(NC, col_end - jc);
     const Index strips = (nc + NR - 1) / NR;
+    const Index direct_strips = direct_b ? nc / NR : 0;
     for (Index pc = 0; pc < p.k; pc += KC) {
       const Index kc = std::min(KC, p.k - pc);
       // The first K block applies beta; the later ones add onto it.
       const Update u{p.alpha, pc == 0 ? p.beta : 1.0f};
-      for (Index s = 0; s < strips; ++s)
+      for (Index s = direct_strips; s < strips; ++s)
         pack_b_strip(p.b, p.ldb, p.trans_b, pc, kc, jc + s * NR, std::min<Index>(NR, nc - s * NR),
                      bp + s * NR * kc);
+      const BStrips b{bp, direct_b ? p.b + pc * p.ldb + jc : nullptr, p.ldb, direct_strips};
       for (Index ic = row_begin; ic < row_end; ic += MC_MAX)
-        block(p.trans_a, p.a, p.lda, ic, std::min(MC_MAX, row_end - ic), pc, kc, bp, 0, strips,
-              nc, p.c + jc, p.ldc, u, ap);
+        block(p.trans_a, p.a, p.lda, ic, std::min(MC_MAX, row_end - ic), pc, kc, b, strips, nc,
+              p.c + jc, p.ldc, u, ap);
     }
   }
 }
@@ -292,13 +334,14 @@ void blocked_gemm(const Problem& p, Index m, Index n) {
     col_parts = threads;
   }
 
+  const bool direct_b = !p.trans_b && m <= kDirectBRows;
   auto run = [&](Index task) {
     const Index rp = task / col_parts, cp = task % col_parts;
     const Index row_begin = MR * (m_strips * rp / row_parts);
     const Index row_end = std::min(m, MR * (m_strips * (rp + 1) / row_parts));
     const Index col_begin = NR * (n_strips * cp / col_parts);
     const Index col_end = std::min(n, NR * (n_strips * (cp + 1) / col_parts));
-    gemm_task(p, row_begin, row_end, col_begin, col_end);
+    gemm_task(p, row_begin, row_end, col_begin, col_end, direct_b);
   };
   run_pieces(row_parts * col_parts, threads, run);  // one task: no OpenMP region
 }

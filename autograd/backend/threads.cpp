@@ -17,6 +17,9 @@ void set_num_threads(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_r
 
 int num_threads() {
 #ifdef _OPENMP
+  // Inside a parallel region (slices of a batch running side by side, see
+  // m3oe/infer.hpp) each kernel stays on its calling thread.
+  if (omp_in_parallel()) return 1;
   const int n = g_threads.load(std::memory_order_relaxed);
   return n > 0 ? n : omp_get_max_threads();
 #else

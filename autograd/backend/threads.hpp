@@ -14,7 +14,8 @@ namespace m3oe {
 
 // Use n >= 1 threads in the CPU kernels; n <= 0 restores the default.
 void set_num_threads(int n);
-// The number of threads the CPU kernels use now (>= 1).
+// The number of threads the CPU kernels use now (>= 1); 1 when called inside
+// an OpenMP parallel region, so kernels never nest thread teams.
 int num_threads();
 // True when the library was built with OpenMP.
 bool has_openmp();

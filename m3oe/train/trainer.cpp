@@ -6,6 +6,7 @@
 #include "m3oe/data/movielens.hpp"
 #include "m3oe/data/synthetic.hpp"
 #include "m3oe/data/table.hpp"
+#include "m3oe/infer.hpp"
 #include "m3oe/loss.hpp"
 #include "m3oe/rng.hpp"
 #include "m3oe/train/checkpoint.hpp"
@@ -97,8 +98,7 @@ std::vector<float> predict(const RecModel& model, const data::Dataset& ds, std::
     ids.resize(static_cast<std::size_t>(n));
     std::iota(ids.begin(), ids.end(), start);
     data::make_batch(ds, ids, b);
-    const ModelOutput out = model.forward(b);  // keep the output alive while reading it
-    const Tensor& p = out.probs.value();
+    const Tensor p = infer_probs(model, b);
     for (Index i = 0; i < p.rows(); ++i)
       for (int t = 0; t < T; ++t) probs[static_cast<std::size_t>((start + i) * T + t)] = float(p(i, t));
   }

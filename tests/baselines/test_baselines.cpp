@@ -5,6 +5,8 @@
 #include "baseline_fixtures.hpp"
 #include "m3oe/baselines/run_modes.hpp"
 #include "m3oe/baselines/star.hpp"
+#include "m3oe/infer.hpp"
+#include "autograd/backend/threads.hpp"
 #include "m3oe/train/config.hpp"
 #include "m3oe/train/trainer.hpp"
 #include "m3oe/util/json_read.hpp"
@@ -165,6 +167,57 @@ TEST_CASE("the model names: the registry, the `model` key, clear errors") {
   CHECK(concat->fusion_weights().beta_d == doctest::Approx(0.7310585786));  // sigmoid(1)
   CHECK(concat->fusion_weights().alpha_d == 0);
   CHECK(testing::tiny_model("mmoe-mdmt", s, rng)->structure_parameters().empty());
+}
+
+TEST_CASE("infer_probs: the forward's probabilities, the same bits for any thread count") {
+  const data::Schema s = testing::small_schema(3, 2);
+  std::vector<std::string> names = testing::baseline_names();
+  names.push_back("m3oe");
+  // 300 rows: three slices of 128, 128 and 44 rows. 100 rows: one slice.
+  for (Index rows : {Index(300), Index(100)})
+    for (const std::string& name : names) {
+      CAPTURE(name);
+      CAPTURE(rows);
+      Rng rng(11);
+      auto model = testing::tiny_model(name, s, rng);
+      const data::Batch b = testing::random_batch(s, rows, rng);
+      model->eval();
+      Tensor whole;
+      {
+        NoGradGuard g;
+        whole = model->forward(b).probs.value();
+      }
+      std::vector<Tensor> by_threads;
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        by_threads.push_back(infer_probs(*model, b));
+      }
+      set_num_threads(0);
+      REQUIRE(by_threads[0].rows() == rows);
+      REQUIRE(by_threads[0].cols() == 2);
+      CHECK((by_threads[0] - whole).cwiseAbs().maxCoeff() <= 1e-6);
+      CHECK(by_threads[1] == by_threads[0]);
+      CHECK(by_threads[2] == by_threads[0]);
+    }
+  CHECK(grad_enabled());  // switched off inside only
+
+  // Training mode: STAR normalises with the batch's statistics, so the batch
+  // is not split and the result is the whole forward's.
+  Rng rng(12);
+  auto star = testing::tiny_model("star", s, rng);
+  const data::Batch b = testing::random_batch(s, 300, rng);
+  Tensor whole;
+  {
+    NoGradGuard g;
+    whole = star->forward(b).probs.value();
+  }
+  set_num_threads(2);
+  CHECK(infer_probs(*star, b) == whole);
+  set_num_threads(0);
+  CHECK(infer_slice_rows(100) == 128);
+  CHECK(infer_slice_rows(256) == 128);
+  CHECK(infer_slice_rows(4096) == 512);
+  CHECK(infer_slice_rows(40960) == 640);
 }
 
 TEST_CASE("parameter counts on the MovieLens-1M schema at the default sizes (docs/baselines.md)") {

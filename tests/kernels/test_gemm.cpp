@@ -135,6 +135,10 @@ TEST_CASE("gemm matches the reference at the model's shapes") {
   check_case({true, false, 113, 512, 1500, 0, 0, 0, 1, 1}, 106);
   check_case({true, true, 64, 200, 999, 3, 1, 2, real(0.5), real(0.25)}, 107);
   // gates ([B,256] @ [256,4] and its weight gradient) and towers ([B,64] @ [64,1])
+  // Inference slices (m3oe/infer.hpp): few rows, B read in place, not packed.
+  check_case({false, false, 43, 576, 256, 0, 0, 0, 1, 0}, 112);
+  check_case({false, false, 150, 512, 113, 2, 3, 1, 1, 1}, 113);
+  check_case({false, false, 192, 300, 600, 0, 5, 0, real(0.5), real(0.25)}, 114);
   check_case({false, false, 4096, 4, 256, 0, 0, 0, 1, 0}, 108);
   check_case({true, false, 256, 4, 4096, 0, 0, 0, 1, 1}, 109);
   check_case({false, false, 4096, 1, 64, 0, 0, 0, 1, 0}, 110);
