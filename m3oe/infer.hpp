@@ -9,10 +9,10 @@
 // other at each product's end (docs/performance.md, "Inference").
 //
 // The slices are fixed by the batch size alone (infer_slice_rows), never by
-// the thread count, so the
-// probabilities are the same bits for any number of threads. They can differ
-// from one forward over the whole batch in the last bits: a product's size
-// picks its kernel (see the tiny-product rule in autograd/backend/cpu.cpp).
+// the thread count, so the probabilities are the same bits for any number of
+// threads. They can differ from one forward over the whole batch in the last
+// bits: a product's size picks its kernel (see the tiny-product rule in
+// autograd/backend/cpu.cpp).
 #pragma once
 
 #include "m3oe/model_interface.hpp"

@@ -207,10 +207,14 @@ struct BStrips {
   Index direct_strips;  // strips [0, direct_strips) are read in place
 };
 
+// One B strip (kc x cols, its rows ldb floats apart) against rows [ic,
+// ic+rows) of A: the full MR strips read A in place, the ragged last one
+// reads its packed copy ap.
 template <bool kPackedB>
-void strip_kernels(bool trans_a, const float* a, Index lda, Index ic, Index full, Index pc,
-                   Index kc, const float* bs, Index ldb, float* c, Index ldc, Index jr,
-                   Update u, Index cols) {
+void strip_column(bool trans_a, const float* a, Index lda, Index ic, Index rows, Index pc,
+                  Index kc, const float* bs, Index ldb, float* c, Index ldc, Index jr, Update u,
+                  Index cols, const float* ap) {
+  const Index full = rows / MR * MR;
   for (Index ir = 0; ir < full; ir += MR) {
     float* ct = c + (ic + ir) * ldc + jr;
     if (trans_a)
@@ -220,6 +224,9 @@ void strip_kernels(bool trans_a, const float* a, Index lda, Index ic, Index full
       micro_kernel<ALayout::Rows, kPackedB>(kc, a + (ic + ir) * lda + pc, lda, bs, ldb, ct, ldc,
                                             u, MR, cols);
   }
+  if (full < rows)
+    micro_kernel<ALayout::Packed, kPackedB>(kc, ap, 0, bs, ldb, c + (ic + full) * ldc + jr, ldc,
+                                            u, rows - full, cols);
 }
 
 // One block of C: rows [ic, ic+rows) x B strips [0, strips), adding
@@ -232,19 +239,12 @@ void block(bool trans_a, const float* a, Index lda, Index ic, Index rows, Index 
   for (Index s = 0; s < strips; ++s) {
     const Index jr = s * NR;
     const Index cols = std::min<Index>(NR, nc - jr);
-    const bool direct = s < b.direct_strips;
-    const float* bs = direct ? b.direct + s * NR : b.packed + s * NR * kc;
-    if (direct) {
-      strip_kernels<false>(trans_a, a, lda, ic, full, pc, kc, bs, b.ldb, c, ldc, jr, u, cols);
-      if (full < rows)
-        micro_kernel<ALayout::Packed, false>(kc, ap, 0, bs, b.ldb, c + (ic + full) * ldc + jr,
-                                             ldc, u, rows - full, cols);
-    } else {
-      strip_kernels<true>(trans_a, a, lda, ic, full, pc, kc, bs, NR, c, ldc, jr, u, cols);
-      if (full < rows)
-        micro_kernel<ALayout::Packed, true>(kc, ap, 0, bs, NR, c + (ic + full) * ldc + jr, ldc,
-                                            u, rows - full, cols);
-    }
+    if (s < b.direct_strips)
+      strip_column<false>(trans_a, a, lda, ic, rows, pc, kc, b.direct + s * NR, b.ldb, c, ldc,
+                          jr, u, cols, ap);
+    else
+      strip_column<true>(trans_a, a, lda, ic, rows, pc, kc, b.packed + s * NR * kc, NR, c, ldc,
+                         jr, u, cols, ap);
   }
 }
 
