@@ -17,6 +17,8 @@
 
 #include "autograd/tensor.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +39,12 @@ struct Node {
   bool requires_grad = false;
   bool released = false;       // edges dropped by a backward without retain_graph
   const char* op = "leaf";     // the op that made it (for messages and printing)
+  // Counts the writable accesses to `value` through Var::value(): every
+  // in-place change of a parameter (an optimizer step, a load, an AutoML
+  // perturbation) goes through one, so a cache of values computed from the
+  // parameters (m3oe::Predictor) sees that it is stale. Like PyTorch's
+  // tensor._version. Atomic: threads may share a node.
+  std::atomic<std::uint64_t> version{0};
 
   // Frees a chain of nodes that nothing else holds iteratively: a graph that
   // was never walked (say, a loss summed over 100k steps without detach)
@@ -59,7 +67,14 @@ class Var {
 
   bool defined() const { return static_cast<bool>(node_); }
   const Tensor& value() const { return node_->value; }
-  Tensor& value() { return node_->value; }
+  // Writable access, counted in version() (a non-const Var reading its value
+  // should use std::as_const(v).value() or cvalue() to leave it unchanged).
+  Tensor& value() {
+    node_->version.fetch_add(1, std::memory_order_relaxed);
+    return node_->value;
+  }
+  const Tensor& cvalue() const { return node_->value; }
+  std::uint64_t version() const { return node_->version.load(std::memory_order_relaxed); }
   // The accumulated gradient; a zero tensor of the value's shape if none yet.
   const Tensor& grad() const;
   bool has_grad() const { return node_->grad.size() != 0; }

@@ -4,9 +4,11 @@
 //
 //   train_step/batch:B/threads:P   zero_grad, forward, m3oe_loss, backward,
 //                                  Adam step (lr 1e-2, weight decay 1e-5)
-//   inference/batch:B/threads:P    infer_probs: the forward without a graph,
-//                                  the batch's rows split across the threads
-//                                  (m3oe/infer.hpp)
+//   inference/batch:B/threads:P    Predictor::probs: the forward without a
+//                                  graph, the batch's rows split across the
+//                                  threads, the parameter-only values computed
+//                                  once for all batches (m3oe/infer.hpp), as
+//                                  `m3oe eval` and `predict` run a data set
 //
 // Model: the ML-1M configuration (ml1m_reference_schema(), N = 4 shared
 // experts, every other setting the default, as `m3oe train` builds it).
@@ -131,6 +133,7 @@ void run_case(benchmark::State& state, bool train, Index batch, int threads) {
   if (!train) model.eval();  // as `m3oe eval` / `predict` run it
   const data::Batch b = random_batch(config.schema, batch, kSeed + 1);
   const int D = config.num_domains(), T = config.num_tasks();
+  Predictor predictor(model);
 
   // One step; returns a number computed from its result (the loss, or the
   // first probability) so nothing can be optimised away.
@@ -143,7 +146,7 @@ void run_case(benchmark::State& state, bool train, Index batch, int threads) {
       opt.step();
       return loss.item();
     }
-    return infer_probs(model, b)(0, 0);
+    return predictor.probs(b)(0, 0);
   };
 
   for (int i = 0; i < warmup_steps(batch); ++i)

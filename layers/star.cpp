@@ -51,15 +51,22 @@ Var StarDomainLayer::forward(const Var& x, const std::vector<IndexList>& rows_by
 }
 
 Var StarDomainLayer::forward_domain(const Var& x_d, int d) const {
+  return forward_domain(x_d, domain_weights(d));
+}
+
+StarDomainLayer::DomainWeights StarDomainLayer::domain_weights(int d) const {
   if (d < 0 || d >= num_domains())
     throw std::invalid_argument("StarDomainLayer: domain " + std::to_string(d) + " is outside [0," +
                                 std::to_string(num_domains()) + ")");
+  return {mul((*slot_weight_)[std::size_t(d)], shared_weight_),  // W_d ⊙ W_sh  [in,out]
+          add((*slot_bias_)[std::size_t(d)], shared_bias_)};     // b_d + b_sh  [1,out]
+}
+
+Var StarDomainLayer::forward_domain(const Var& x_d, const DomainWeights& w) const {
   if (x_d.cols() != in_)
     throw std::invalid_argument("StarDomainLayer: input is " + shape_str(x_d.value()) +
                                 ", expected [n," + std::to_string(in_) + "]");
-  const Var w = mul((*slot_weight_)[std::size_t(d)], shared_weight_);  // W_d ⊙ W_sh  [in,out]
-  const Var b = add((*slot_bias_)[std::size_t(d)], shared_bias_);      // b_d + b_sh  [1,out]
-  return linear(x_d, w, b);
+  return linear(x_d, w.weight, w.bias);
 }
 
 }  // namespace m3oe::nn

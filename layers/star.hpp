@@ -31,6 +31,17 @@ class StarDomainLayer : public Module {
   // The rows of one domain only: x_d[n_d,in] -> x_d (W_d * W_sh) + b_d + b_sh.
   Var forward_domain(const Var& x_d, int d) const;
 
+  // Domain d's effective weights, which depend on the parameters only:
+  // weight = W_d ⊙ W_sh [in,out], bias = b_d + b_sh [1,out]. A caller that
+  // runs many batches (or slices of one) with unchanged parameters can
+  // compute them once and use the overload below.
+  struct DomainWeights {
+    Var weight, bias;
+  };
+  DomainWeights domain_weights(int d) const;
+  // x_d[n_d,in] -> x_d w.weight + w.bias, with w from domain_weights(d).
+  Var forward_domain(const Var& x_d, const DomainWeights& w) const;
+
   int num_domains() const { return static_cast<int>(slot_weight_->size()); }
   Index in_features() const { return in_; }
   Index out_features() const { return out_; }

@@ -11,6 +11,11 @@
 
 namespace m3oe {
 
+Index infer_slice_rows(Index rows) {
+  const Index even = (rows + kInferSlices - 1) / kInferSlices;  // ceil(rows / slices)
+  return std::clamp(even, kInferMinSliceRows, kInferMaxSliceRows);
+}
+
 namespace {
 
 // Rows [begin, begin + n) of `b` as a batch of their own.
@@ -28,14 +33,10 @@ data::Batch slice_rows(const data::Batch& b, Index begin, Index n) {
   return s;
 }
 
-}  // namespace
-
-Index infer_slice_rows(Index rows) {
-  const Index even = (rows + kInferSlices - 1) / kInferSlices;  // ceil(rows / slices)
-  return std::clamp(even, kInferMinSliceRows, kInferMaxSliceRows);
-}
-
-Tensor infer_probs(const RecModel& model, const data::Batch& batch) {
+// The probabilities of `batch` in slices on the threads, each slice's forward
+// reusing `pre` (nullptr: each computes the parameter-only values itself).
+Tensor probs_in_slices(const RecModel& model, const data::Batch& batch,
+                       const RecModel::Precomputed* pre) {
   NoGradGuard no_grad;
   const Index rows = batch.rows;
   if (rows <= 0) throw std::invalid_argument("infer_probs: the batch is empty");
@@ -49,7 +50,7 @@ Tensor infer_probs(const RecModel& model, const data::Batch& batch) {
   // does, so rows are not independent); a backend other than the CPU one (a
   // GPU plugin is driven from one thread).
   if (slices == 1 || model.is_training() || &backend::active() != &backend::default_cpu())
-    return model.forward(batch).probs.value();
+    return model.forward_with(batch, pre).probs.value();
 
   Tensor probs(rows, model.num_tasks());
   std::exception_ptr error;  // the first slice's failure, rethrown below
@@ -60,7 +61,7 @@ Tensor infer_probs(const RecModel& model, const data::Batch& batch) {
       NoGradGuard slice_no_grad;
       const Index begin = Index(p) * slice, n = std::min(slice, rows - begin);
       const data::Batch part = slice_rows(batch, begin, n);
-      probs.middleRows(begin, n) = model.forward(part).probs.value();
+      probs.middleRows(begin, n) = model.forward_with(part, pre).probs.value();
     } catch (...) {
       const std::lock_guard<std::mutex> lock(error_mutex);
       if (!error) error = std::current_exception();
@@ -68,6 +69,32 @@ Tensor infer_probs(const RecModel& model, const data::Batch& batch) {
   });
   if (error) std::rethrow_exception(error);
   return probs;
+}
+
+}  // namespace
+
+Tensor infer_probs(const RecModel& model, const data::Batch& batch) {
+  return probs_in_slices(model, batch, nullptr);
+}
+
+Predictor::Predictor(const RecModel& model) : model_(model), parameters_(model.parameters()) {}
+
+std::uint64_t Predictor::parameters_version() const {
+  std::uint64_t sum = 0;  // versions only grow: the sum changes when any does
+  for (const Var& p : parameters_) sum += p.version();
+  return sum;
+}
+
+Tensor Predictor::probs(const data::Batch& batch) {
+  const std::uint64_t version = parameters_version();
+  if (!computed_ || version != version_) {
+    NoGradGuard no_grad;
+    pre_ = model_.precompute();
+    version_ = version;
+    computed_ = true;
+    ++refreshes_;
+  }
+  return probs_in_slices(model_, batch, pre_.get());
 }
 
 }  // namespace m3oe

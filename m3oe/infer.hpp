@@ -13,9 +13,19 @@
 // threads. They can differ from one forward over the whole batch in the last
 // bits: a product's size picks its kernel (see the tiny-product rule in
 // autograd/backend/cpu.cpp).
+//
+// Over many batches with the same parameters (an evaluation pass, a server)
+// use a Predictor: it computes what depends on the parameters alone (M3oE's
+// experts' weights side by side, STAR's W_d ⊙ W_sh, the fusion coefficients;
+// RecModel::precompute) once, not once per slice of every batch, and redoes
+// it when a parameter has been written since (Var::version).
 #pragma once
 
 #include "m3oe/model_interface.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
 
 namespace m3oe {
 
@@ -34,6 +44,32 @@ Index infer_slice_rows(Index rows);
 // slices on num_threads() threads. In training mode (where a layer may use
 // the batch's statistics, so rows are not independent) or with another
 // backend (the CUDA plugin) it runs one forward over the whole batch.
+// Each slice computes the parameter-only values itself (side by side on the
+// threads); a Predictor computes them once for many batches.
 Tensor infer_probs(const RecModel& model, const data::Batch& batch);
+
+// infer_probs for many batches, the parameter-only values computed once:
+//   Predictor predictor(model);
+//   for (...) probs = predictor.probs(batch);
+// The same probabilities as infer_probs, bit for bit. A parameter written
+// between two batches (through Var::value(): optimizer steps, loads) makes
+// the next batch recompute them; the model must outlive the Predictor.
+class Predictor {
+ public:
+  explicit Predictor(const RecModel& model);
+  Tensor probs(const data::Batch& batch);
+  // How many times the parameter-only values were computed (for tests).
+  int refreshes() const { return refreshes_; }
+
+ private:
+  std::uint64_t parameters_version() const;
+
+  const RecModel& model_;
+  std::vector<Var> parameters_;
+  std::uint64_t version_ = 0;  // parameters_version() when pre_ was computed
+  std::unique_ptr<const RecModel::Precomputed> pre_;
+  bool computed_ = false;
+  int refreshes_ = 0;
+};
 
 }  // namespace m3oe

@@ -162,17 +162,40 @@ Var M3oE::experts_forward(const ExpertBank& bank, const Var& h) const {
   return outs.size() == 1 ? outs[0] : concat_cols(outs);
 }
 
-Var M3oE::domain_logits(int d, const Var& x_d, const ExpertBank& bank, const Weights& w,
-                        M3oEOutput& out) const {
+M3oE::Derived M3oE::derive() const {
+  Derived derived;
+  derived.model = this;
+  derived.with_grad = grad_enabled();
+  derived.bank = expert_bank();
+  for (int d = 0; d < D_; ++d) derived.star.push_back(star_->domain_weights(d));
+  // The fusion weights as mixing coefficients of the domain and task
+  // experts, per cell (Eq. 5-7): [domain part | task part].
+  const Weights w = weights();
+  std::vector<Var> task_coef;  // T x [1,T]
+  if (config_.use_task_module)
+    for (int t = 0; t < T_; ++t) task_coef.push_back(balance_coefficients(T_, t, w.alpha_t, w.beta_t));
+  derived.coefficients.resize(static_cast<std::size_t>(D_ * T_));
+  for (int d = 0; d < D_; ++d) {
+    const Var domain_coef =
+        config_.use_domain_module ? balance_coefficients(D_, d, w.alpha_d, w.beta_d) : Var();
+    for (int t = 0; t < T_; ++t) {
+      std::vector<Var> parts;
+      if (domain_coef.defined()) parts.push_back(domain_coef);
+      if (!task_coef.empty()) parts.push_back(task_coef[static_cast<std::size_t>(t)]);
+      derived.coefficients[static_cast<std::size_t>(t * D_ + d)] =
+          parts.empty() ? Var() : parts.size() == 1 ? parts[0] : concat_cols(parts);
+    }
+  }
+  return derived;
+}
+
+Var M3oE::domain_logits(int d, const Var& x_d, const Derived& derived, M3oEOutput& out) const {
   const IndexList& rows = out.rows_by_domain[static_cast<std::size_t>(d)];
-  const Var f = star_->forward_domain(x_d, d);                          // [n_d,512]
+  const Var f = star_->forward_domain(x_d, derived.star[static_cast<std::size_t>(d)]);  // [n_d,512]
   const Var h = add(star_mlp_->forward(f), skip_conn_->forward(x_d));   // [n_d,256]
   const Var h_gate = stop_gradient(h);        // the gates send no gradient into h
-  const Var experts = experts_forward(bank, h);  // [n_d, G*64]: shared | domain | task
+  const Var experts = experts_forward(derived.bank, h);  // [n_d, G*64]: shared | domain | task
 
-  // The fusion weights' coefficients of the domain experts for domain d.
-  const Var domain_coef =
-      config_.use_domain_module ? balance_coefficients(D_, d, w.alpha_d, w.beta_d) : Var();
   std::vector<Var> logits;  // T x [n_d,1]
   for (int t = 0; t < T_; ++t) {
     const std::size_t cell = static_cast<std::size_t>(t * D_ + d);
@@ -181,17 +204,31 @@ Var M3oE::domain_logits(int d, const Var& x_d, const ExpertBank& bank, const Wei
     for (std::size_t r = 0; r < rows.size(); ++r) gate_out.row(rows[r]) = gate.value().row(Index(r));
 
     // z = sum_k gate_k shared_k + alpha_d Dm + alpha_t Tm (Eq. 8-10).
-    std::vector<Var> fixed;  // coefficients shared by all rows: [domain | task]
-    if (domain_coef.defined()) fixed.push_back(domain_coef);
-    if (config_.use_task_module) fixed.push_back(balance_coefficients(T_, t, w.alpha_t, w.beta_t));
-    const Var shared_coef = fixed.empty() ? Var() : fixed.size() == 1 ? fixed[0] : concat_cols(fixed);
-    const Var z = mix_experts(experts, gate, shared_coef);  // [n_d,64]
+    const Var z = mix_experts(experts, gate, derived.coefficients[cell]);  // [n_d,64]
     logits.push_back(towers_[cell]->forward(z));
   }
   return logits.size() == 1 ? logits[0] : concat_cols(logits);
 }
 
-M3oEOutput M3oE::forward(const data::Batch& batch) const {
+M3oEOutput M3oE::forward(const data::Batch& batch) const { return forward_derived(batch, derive()); }
+
+std::unique_ptr<const RecModel::Precomputed> M3oE::precompute() const {
+  return std::make_unique<const Derived>(derive());
+}
+
+M3oEOutput M3oE::forward_with(const data::Batch& batch, const Precomputed* pre) const {
+  if (pre == nullptr) return forward(batch);
+  const auto* derived = dynamic_cast<const Derived*>(pre);
+  if (derived == nullptr || derived->model != this)
+    throw std::invalid_argument("M3oE::forward_with: the precomputed values are another model's");
+  if (grad_enabled() && !derived->with_grad)
+    throw std::logic_error(
+        "M3oE::forward_with: values precomputed without gradients used in a forward with "
+        "gradients (they would train nothing); precompute under the same grad mode");
+  return forward_derived(batch, *derived);
+}
+
+M3oEOutput M3oE::forward_derived(const data::Batch& batch, const Derived& derived) const {
   const Index b = batch.rows;
   if (b <= 0) throw std::invalid_argument("M3oE::forward: the batch is empty");
   if (static_cast<Index>(batch.domain.size()) != b)
@@ -202,14 +239,12 @@ M3oEOutput M3oE::forward(const data::Batch& batch) const {
   out.gates.assign(static_cast<std::size_t>(T_), Tensor::Zero(b, N_));
 
   const Var x = embedding_->forward(batch);  // [B,in]
-  const Weights w = weights();
-  const ExpertBank bank = expert_bank();
   Var logits;
   for (int d = 0; d < D_; ++d) {
     const IndexList& rows = out.rows_by_domain[static_cast<std::size_t>(d)];
     if (rows.empty()) continue;
     const Var x_d = take_rows(x, rows);  // [n_d,in]
-    logits = add_or_first(logits, place_rows(domain_logits(d, x_d, bank, w, out), rows, b));
+    logits = add_or_first(logits, place_rows(domain_logits(d, x_d, derived, out), rows, b));
   }
   out.logits = logits;
   out.probs = sigmoid(logits);

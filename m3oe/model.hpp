@@ -46,6 +46,10 @@ class M3oE : public RecModel {
   // One forward pass. With gradients on (the default) the result is part of
   // a graph reaching every parameter; call under NoGradGuard for inference.
   M3oEOutput forward(const data::Batch& batch) const override;
+  // The parameter-only values of a forward (RecModel::precompute), and a
+  // forward that reuses them: infer_probs runs its slices this way.
+  std::unique_ptr<const Precomputed> precompute() const override;
+  M3oEOutput forward_with(const data::Batch& batch, const Precomputed* pre) const override;
 
   const M3oEConfig& config() const { return config_; }
   int num_domains() const override { return D_; }
@@ -78,10 +82,21 @@ class M3oE : public RecModel {
   // coefficients [1,D] for domain d (or [1,T] for task t): alpha * beta for
   // the own expert, alpha * (1-beta)/(n-1) for each other one (Eq. 5-7).
   static Var balance_coefficients(int n, int own, const Var& alpha, const Var& beta);
+  // Everything a forward computes from the parameters alone, once per
+  // forward (or once per infer_probs call, shared by its slices).
+  struct Derived final : Precomputed {
+    ExpertBank bank;
+    std::vector<nn::StarDomainLayer::DomainWeights> star;  // D: W_d ⊙ W_sh, b_d + b_sh
+    // Per cell t * D + d: the fixed mixing coefficients [1, D+T] of the
+    // domain and task experts (domain part, then task part; either part
+    // absent when its module is ablated; undefined when both are).
+    std::vector<Var> coefficients;
+  };
+  Derived derive() const;
+  M3oEOutput forward_derived(const data::Batch& batch, const Derived& derived) const;
   // The rows of one domain, from its inputs x_d[n_d,in] to [n_d,T] logits
   // (gates written into out).
-  Var domain_logits(int d, const Var& x_d, const ExpertBank& bank, const Weights& w,
-                    M3oEOutput& out) const;
+  Var domain_logits(int d, const Var& x_d, const Derived& derived, M3oEOutput& out) const;
 
   M3oEConfig config_;
   int D_, T_, N_;

@@ -17,6 +17,7 @@
 #include "layers/module.hpp"
 #include "m3oe/data/dataset.hpp"
 
+#include <memory>
 #include <vector>
 
 namespace m3oe {
@@ -45,6 +46,27 @@ class RecModel : public nn::Module {
   // a graph reaching every parameter; call under NoGradGuard (and after
   // eval(), for models whose layers differ in training) for inference.
   virtual ModelOutput forward(const data::Batch& batch) const = 0;
+
+  // Values that depend on the parameters alone, the same for every batch
+  // while the parameters do not change: M3oE's experts' weights side by
+  // side, its STAR weights W_d ⊙ W_sh and its fusion coefficients.
+  // infer_probs computes them once per call and shares them between the
+  // slices of the batch, which would otherwise each recompute them. Models
+  // without such values return nullptr from precompute().
+  struct Precomputed {
+    virtual ~Precomputed() = default;
+    const RecModel* model = nullptr;  // the model that made them
+    bool with_grad = false;           // made with gradient recording on (part of a graph)
+  };
+  virtual std::unique_ptr<const Precomputed> precompute() const { return nullptr; }
+  // forward(batch) reusing `pre`, made by this model's precompute() with the
+  // parameters unchanged since; nullptr computes them afresh, like
+  // forward(batch). Another model's values, or values precomputed without
+  // gradients in a forward with gradients (they would be constants), throw.
+  virtual ModelOutput forward_with(const data::Batch& batch, const Precomputed* pre) const {
+    (void)pre;
+    return forward(batch);
+  }
 
   virtual int num_domains() const = 0;
   virtual int num_tasks() const = 0;

@@ -93,12 +93,13 @@ std::vector<float> predict(const RecModel& model, const data::Dataset& ds, std::
   std::vector<float> probs(static_cast<std::size_t>(ds.rows * T));
   std::vector<std::int64_t> ids;
   data::Batch b;
+  Predictor predictor(model);  // the parameter-only values once for all batches
   for (std::int64_t start = 0; start < ds.rows; start += batch) {
     const std::int64_t n = std::min(batch, ds.rows - start);
     ids.resize(static_cast<std::size_t>(n));
     std::iota(ids.begin(), ids.end(), start);
     data::make_batch(ds, ids, b);
-    const Tensor p = infer_probs(model, b);
+    const Tensor p = predictor.probs(b);
     for (Index i = 0; i < p.rows(); ++i)
       for (int t = 0; t < T; ++t) probs[static_cast<std::size_t>((start + i) * T + t)] = float(p(i, t));
   }

@@ -220,6 +220,94 @@ TEST_CASE("infer_probs: the forward's probabilities, the same bits for any threa
   CHECK(infer_slice_rows(40960) == 640);
 }
 
+TEST_CASE("precompute: a forward reusing the parameter-only values is the plain forward, bit for bit") {
+  const data::Schema s = testing::small_schema(3, 2);
+  std::vector<std::string> names = testing::baseline_names();
+  names.push_back("m3oe");
+  for (const std::string& name : names) {
+    CAPTURE(name);
+    Rng rng(21);
+    auto model = testing::tiny_model(name, s, rng);
+    const data::Batch b = testing::random_batch(s, 50, rng);
+    model->eval();
+    NoGradGuard g;
+    const auto pre = model->precompute();
+    // Twice with the same values: nothing in them is used up by a forward.
+    for (int repeat = 0; repeat < 2; ++repeat)
+      CHECK(model->forward_with(b, pre.get()).probs.value() == model->forward(b).probs.value());
+    CHECK(model->forward_with(b, nullptr).probs.value() == model->forward(b).probs.value());
+  }
+
+  // M3oE has such values; they are guarded against misuse.
+  Rng rng(22);
+  auto m3oe = testing::tiny_model("m3oe", s, rng);
+  auto other = testing::tiny_model("m3oe", s, rng);
+  const data::Batch b = testing::random_batch(s, 50, rng);
+  std::unique_ptr<const RecModel::Precomputed> constants;
+  {
+    NoGradGuard g;
+    constants = m3oe->precompute();
+  }
+  REQUIRE(constants != nullptr);
+  CHECK(constants->model == m3oe.get());
+  CHECK_FALSE(constants->with_grad);
+  // With gradients on, constants would train nothing: refused.
+  CHECK_THROWS_WITH(m3oe->forward_with(b, constants.get()), doctest::Contains("without gradients"));
+  {
+    NoGradGuard g;
+    CHECK_THROWS_WITH(other->forward_with(b, constants.get()), doctest::Contains("another model's"));
+  }
+  // Precomputed with gradients: part of the graph, the same gradients as a
+  // plain forward's.
+  const auto graph_pre = m3oe->precompute();
+  CHECK(graph_pre->with_grad);
+  auto grads_of = [&](const ModelOutput& out) {
+    m3oe->zero_grad();
+    sum(out.logits).backward();
+    std::vector<Tensor> grads;
+    for (const Var& p : m3oe->parameters())
+      grads.push_back(p.has_grad() ? p.grad() : Tensor(Tensor::Zero(p.rows(), p.cols())));
+    return grads;
+  };
+  const std::vector<Tensor> plain = grads_of(m3oe->forward(b));
+  const std::vector<Tensor> reused = grads_of(m3oe->forward_with(b, graph_pre.get()));
+  REQUIRE(plain.size() == reused.size());
+  for (std::size_t i = 0; i < plain.size(); ++i) CHECK((plain[i] - reused[i]).cwiseAbs().maxCoeff() <= 1e-6);
+}
+
+TEST_CASE("Predictor: infer_probs' bits, the parameter-only values computed once until a parameter changes") {
+  const data::Schema s = testing::small_schema(3, 2);
+  Rng rng(31);
+  auto model = testing::tiny_model("m3oe", s, rng);
+  model->eval();
+  const data::Batch b1 = testing::random_batch(s, 300, rng), b2 = testing::random_batch(s, 90, rng);
+  Predictor predictor(*model);
+  set_num_threads(2);
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    CHECK(predictor.probs(b1) == infer_probs(*model, b1));  // three slices
+    CHECK(predictor.probs(b2) == infer_probs(*model, b2));  // one slice
+  }
+  CHECK(predictor.refreshes() == 1);
+
+  // A parameter written in place (as an optimizer step writes it): the next
+  // batch recomputes, and sees the new weights.
+  const Tensor before = predictor.probs(b1);
+  Var w = model->parameter("domain_expert.1.domain_specific.0.weight");
+  w.value().array() += 0.5;
+  const Tensor after = predictor.probs(b1);
+  CHECK(predictor.refreshes() == 2);
+  CHECK(after != before);
+  CHECK(after == infer_probs(*model, b1));
+  CHECK(predictor.probs(b2) == infer_probs(*model, b2));
+  CHECK(predictor.refreshes() == 2);
+  // Reading a parameter through a const Var leaves its version alone.
+  const Var& read = w;
+  const std::uint64_t v = w.version();
+  CHECK(read.value()(0, 0) == w.cvalue()(0, 0));
+  CHECK(w.version() == v);
+  set_num_threads(0);
+}
+
 TEST_CASE("parameter counts on the MovieLens-1M schema at the default sizes (docs/baselines.md)") {
   train::TrainConfig cfg;  // the defaults: embedding 16, 512/256/64, 4 experts
   // Trainable parameters (STAR also keeps 2 x 3 x 113 moving averages).
