@@ -87,11 +87,10 @@ std::uint64_t Predictor::parameters_version() const {
 
 Tensor Predictor::probs(const data::Batch& batch) {
   const std::uint64_t version = parameters_version();
-  if (!computed_ || version != version_) {
+  if (refreshes_ == 0 || version != version_) {
     NoGradGuard no_grad;
     pre_ = model_.precompute();
     version_ = version;
-    computed_ = true;
     ++refreshes_;
   }
   return probs_in_slices(model_, batch, pre_.get());

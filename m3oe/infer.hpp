@@ -67,9 +67,8 @@ class Predictor {
   const RecModel& model_;
   std::vector<Var> parameters_;
   std::uint64_t version_ = 0;  // parameters_version() when pre_ was computed
-  std::unique_ptr<const RecModel::Precomputed> pre_;
-  bool computed_ = false;
-  int refreshes_ = 0;
+  std::unique_ptr<const RecModel::Precomputed> pre_;  // nullptr for a model without such values
+  int refreshes_ = 0;  // 0: pre_ not computed yet
 };
 
 }  // namespace m3oe
