@@ -33,6 +33,20 @@ Tensor& Node::grad_buffer() {
   return grad;
 }
 
+GradOut Node::grad_out() {
+  if (!requires_grad) return {};
+  if (grad.size() != 0) return {&grad, false};
+  grad.resize(value.rows(), value.cols());  // contents undefined: the caller writes them all
+  return {&grad, true};
+}
+
+bool Node::inputs_distinct() const {
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    for (std::size_t j = i + 1; j < inputs.size(); ++j)
+      if (inputs[i] && inputs[i] == inputs[j]) return false;
+  return true;
+}
+
 Var::Var(Tensor value, bool requires_grad) : node_(std::make_shared<Node>()) {
   node_->value = std::move(value);
   node_->requires_grad = requires_grad;

@@ -15,6 +15,7 @@
 // released graph again is an error with a clear message.
 #pragma once
 
+#include "autograd/grad_out.hpp"
 #include "autograd/tensor.hpp"
 
 #include <atomic>
@@ -57,6 +58,16 @@ struct Node {
   // grad_buffer() if this node wants a gradient, nullptr otherwise: backward
   // functions skip the work for inputs that need none.
   Tensor* grad_or_null() { return requires_grad ? &grad_buffer() : nullptr; }
+  // Like grad_or_null(), for a backward that can write its whole contribution
+  // in one go: while the gradient does not exist yet it is created with the
+  // value's shape but NOT zeroed, and marked overwrite (grad_out.hpp). Take
+  // the GradOuts of an op in the order the backward writes them, and only
+  // when the op's inputs are distinct nodes (inputs_distinct below): then an
+  // overwrite is always the first write into its tensor.
+  GradOut grad_out();
+  // False when one node is several inputs of this op (matmul(x, x)): its
+  // backward then accumulates everything (grad_or_null).
+  bool inputs_distinct() const;
 };
 
 class Var {

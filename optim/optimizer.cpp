@@ -1,5 +1,9 @@
 #include "optim/optimizer.hpp"
 
+#include "autograd/backend/threads.hpp"
+
+#include <algorithm>
+#include <exception>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -36,12 +40,41 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)
 }
 
 void Optimizer::step() {
+  // The updates of different parameters are independent, so they run side by
+  // side: one parameter per task, largest first, handed out dynamically (the
+  // sizes range from one weight to the embedding tables). A parameter's update
+  // is the same elementwise code on whichever thread runs it, so the result
+  // does not depend on the thread count. Small models stay on one thread.
+  struct Job {
+    std::size_t group, index;
+    Index size;
+  };
+  std::vector<Job> jobs;
+  Index total = 0;
   for (std::size_t g = 0; g < groups_.size(); ++g)
     for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
-      Var p = groups_[g].params[i];
+      const Var& p = groups_[g].params[i];
       if (!p.has_grad()) continue;  // PyTorch: p.grad is None
-      update(p.value(), p.grad(), state_[g][i], groups_[g]);
+      jobs.push_back({g, i, p.cvalue().size()});
+      total += p.cvalue().size();
     }
+  std::stable_sort(jobs.begin(), jobs.end(),
+                   [](const Job& a, const Job& b) { return a.size > b.size; });
+  const int threads = total >= kParallelStepMin ? num_threads() : 1;
+  std::vector<std::exception_ptr> errors(jobs.size());
+  const auto n = static_cast<std::ptrdiff_t>(jobs.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+  for (std::ptrdiff_t j = 0; j < n; ++j) {
+    const Job& job = jobs[static_cast<std::size_t>(j)];
+    try {
+      Var p = groups_[job.group].params[job.index];
+      update(p.value(), p.grad(), state_[job.group][job.index], groups_[job.group]);
+    } catch (...) {
+      errors[static_cast<std::size_t>(j)] = std::current_exception();
+    }
+  }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 void Optimizer::zero_grad() {

@@ -37,8 +37,11 @@ class Optimizer {
   explicit Optimizer(std::vector<ParamGroup> groups);
   virtual ~Optimizer() = default;
 
-  // One update of every parameter that has a gradient.
+  // One update of every parameter that has a gradient. The parameters are
+  // updated in parallel (num_threads(), from kParallelStepMin values in all);
+  // an exception of an update is rethrown after the others have finished.
   void step();
+  static constexpr Index kParallelStepMin = 1 << 16;
   // Clears every parameter's gradient (to "none").
   void zero_grad();
 
@@ -59,7 +62,9 @@ class Optimizer {
     Tensor& at(const std::string& slot);
     bool empty() const { return tensors.empty(); }
   };
-  // Updates one parameter: value p, gradient g, its state, its group.
+  // Updates one parameter: value p, gradient g, its state, its group. Called
+  // for several parameters at once from different threads: it may touch only
+  // its own arguments.
   virtual void update(Tensor& p, const Tensor& g, Slots& state, const ParamGroup& group) = 0;
   // The slot names and whether a slot is a [1,1] counter or shaped like the parameter.
   virtual std::vector<std::pair<std::string, bool>> slot_layout() const = 0;

@@ -57,7 +57,7 @@ void linear_ln_relu_forward(Tensor& z, Tensor& xhat, Tensor& rstd, const Tensor&
                                            groups, width, eps, z.data(), xhat.data(), rstd.data());
 }
 
-void linear_ln_relu_backward(Tensor* dx, Tensor* dw, Tensor* dbias, Tensor* dgamma, Tensor* dbeta,
+void linear_ln_relu_backward(GradOut dx, GradOut dw, Tensor* dbias, Tensor* dgamma, Tensor* dbeta,
                              Tensor& dt, const Tensor& dz, const Tensor& z, const Tensor& xhat,
                              const Tensor& rstd, const Tensor& x, const Tensor& w,
                              const Tensor& gamma, Index groups) {
@@ -75,8 +75,8 @@ void linear_ln_relu_backward(Tensor* dx, Tensor* dw, Tensor* dbias, Tensor* dgam
                                             gamma.data(), rows, groups, width,
                                             need_dt ? dt.data() : nullptr, p(dbias), p(dgamma),
                                             p(dbeta));
-  if (dx) gemm(*dx, dt, false, w, true, real(1));  // dx += dt @ w^T
-  if (dw) gemm(*dw, x, true, dt, false, real(1));  // dw += x^T @ dt
+  if (dx) gemm(*dx, dt, false, w, true, dx.beta());  // dx (+)= dt @ w^T
+  if (dw) gemm(*dw, x, true, dt, false, dw.beta());  // dw (+)= x^T @ dt
 }
 
 void mix_experts_forward(Tensor& out, const Tensor& x, const Tensor* row_coef,
@@ -99,7 +99,7 @@ void mix_experts_forward(Tensor& out, const Tensor& x, const Tensor* row_coef,
 
 // d x[b, block g] = c_g(b) * dout[b];  d c_g(b) = <dout[b], x[b, block g]>,
 // summed over the rows for a shared coefficient (per piece, then in order).
-void mix_experts_backward(Tensor* dx, Tensor* drow_coef, Tensor* dshared_coef, const Tensor& dout,
+void mix_experts_backward(GradOut dx, GradOut drow_coef, Tensor* dshared_coef, const Tensor& dout,
                           const Tensor& x, const Tensor* row_coef, const Tensor* shared_coef) {
   const Coefs c{row_coef, shared_coef};
   const Index R = c.R(), S = c.S(), G = R + S, K = x.cols() / G, B = x.rows();
@@ -113,13 +113,17 @@ void mix_experts_backward(Tensor* dx, Tensor* drow_coef, Tensor* dshared_coef, c
         if (dx) {
           const real cg = c.at(b, g);
           real* dxg = dx->data() + b * x.cols() + g * K;
-          for (Index j = 0; j < K; ++j) dxg[j] += cg * d[j];
+          if (dx.overwrite)
+            for (Index j = 0; j < K; ++j) dxg[j] = cg * d[j];
+          else
+            for (Index j = 0; j < K; ++j) dxg[j] += cg * d[j];
         }
-        const bool want = g < R ? drow_coef != nullptr : dshared_coef != nullptr;
+        const bool want = g < R ? bool(drow_coef) : dshared_coef != nullptr;
         if (!want) continue;
         real dot = 0;
         for (Index j = 0; j < K; ++j) dot += d[j] * xg[j];
-        if (g < R) (*drow_coef)(b, g) += dot;
+        if (g < R && drow_coef.overwrite) (*drow_coef)(b, g) = dot;
+        else if (g < R) (*drow_coef)(b, g) += dot;
         else shared_part[std::size_t(piece * S + g - R)] += double(dot);
       }
     }
@@ -169,11 +173,17 @@ Var linear_ln_relu(const Var& x, const Var& w, const Var& b, const Var& gamma, c
                        Node& X = *self.inputs[0];
                        Node& W = *self.inputs[1];
                        Node& G = *self.inputs[2];
+                       // Taken in the order the backward writes them: the row
+                       // kernel adds into dbias, dgamma, dbeta, then the GEMMs
+                       // write dx and dw.
                        Tensor* dbias = has_bias ? self.inputs[4]->grad_or_null() : nullptr;
+                       Tensor* dgamma = G.grad_or_null();
+                       Tensor* dbeta = self.inputs[3]->grad_or_null();
+                       const bool distinct = self.inputs_distinct();
+                       const GradOut dx = distinct ? X.grad_out() : X.grad_or_null();
+                       const GradOut dw = distinct ? W.grad_out() : W.grad_or_null();
                        Tensor dt;
-                       ops::linear_ln_relu_backward(X.grad_or_null(), W.grad_or_null(), dbias,
-                                                    G.grad_or_null(),
-                                                    self.inputs[3]->grad_or_null(), dt, self.grad,
+                       ops::linear_ln_relu_backward(dx, dw, dbias, dgamma, dbeta, dt, self.grad,
                                                     self.value, xhat, rstd, X.value, W.value,
                                                     G.value, groups);
                      });
@@ -204,8 +214,15 @@ Var mix_experts(const Var& experts, const Var& row_coef, const Var& shared_coef)
                        Node& X = *self.inputs[0];
                        Node& RC = *self.inputs[1];
                        Node& SC = *self.inputs[2];
-                       ops::mix_experts_backward(X.grad_or_null(), R ? RC.grad_or_null() : nullptr,
-                                                 S ? SC.grad_or_null() : nullptr, self.grad,
+                       // dx and drow_coef are written row by row, each element
+                       // once, so both may be overwritten when they are new.
+                       const bool distinct = self.inputs_distinct();
+                       auto out = [distinct](Node& n) {
+                         return distinct ? n.grad_out() : GradOut(n.grad_or_null());
+                       };
+                       const GradOut dx = out(X);
+                       const GradOut drow = R ? out(RC) : GradOut();
+                       ops::mix_experts_backward(dx, drow, S ? SC.grad_or_null() : nullptr, self.grad,
                                                  X.value, R ? &RC.value : nullptr,
                                                  S ? &SC.value : nullptr);
                      });

@@ -10,9 +10,11 @@
 //                    differ per row, and the AutoML fusion weights that are
 //                    shared by all rows.
 // Forward functions overwrite their outputs; backward functions ACCUMULATE
-// (+=) into the gradients they are given and skip any that is nullptr.
+// (+=) into the gradients they are given, skip any that is nullptr, and write
+// instead of adding where a GradOut says overwrite (grad_out.hpp).
 #pragma once
 
+#include "autograd/grad_out.hpp"
 #include "autograd/tensor.hpp"
 
 namespace m3oe::ops {
@@ -25,7 +27,7 @@ void linear_ln_relu_forward(Tensor& z, Tensor& xhat, Tensor& rstd, const Tensor&
                             const Tensor& beta, Index groups, real eps);
 // dx[B,in], dw[in,G*K], dbias/dgamma/dbeta[1,G*K] from dz[B,G*K] and the saved
 // z, xhat, rstd; dt[B,G*K] is scratch (the gradient before the GEMM).
-void linear_ln_relu_backward(Tensor* dx, Tensor* dw, Tensor* dbias, Tensor* dgamma, Tensor* dbeta,
+void linear_ln_relu_backward(GradOut dx, GradOut dw, Tensor* dbias, Tensor* dgamma, Tensor* dbeta,
                              Tensor& dt, const Tensor& dz, const Tensor& z, const Tensor& xhat,
                              const Tensor& rstd, const Tensor& x, const Tensor& w,
                              const Tensor& gamma, Index groups);
@@ -36,7 +38,7 @@ void linear_ln_relu_backward(Tensor* dx, Tensor* dw, Tensor* dbias, Tensor* dgam
 void mix_experts_forward(Tensor& out, const Tensor& x, const Tensor* row_coef,
                          const Tensor* shared_coef);
 // dx[B,(R+S)*K], drow_coef[B,R], dshared_coef[1,S] from dout[B,K].
-void mix_experts_backward(Tensor* dx, Tensor* drow_coef, Tensor* dshared_coef, const Tensor& dout,
+void mix_experts_backward(GradOut dx, GradOut drow_coef, Tensor* dshared_coef, const Tensor& dout,
                           const Tensor& x, const Tensor* row_coef, const Tensor* shared_coef);
 
 }  // namespace m3oe::ops

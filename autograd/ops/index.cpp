@@ -1,7 +1,9 @@
 #include "autograd/ops/index.hpp"
 
+#include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -18,9 +20,27 @@ void check_rows(const IndexList& rows, Index m, const char* op, const char* what
                                   "s are 0.." + std::to_string(m - 1) + ")");
 }
 
+namespace {
+// Row copies are spread over the threads in pieces of kCopyRows rows (one
+// thread below kCopyParallelMin values). A copy is exact, so which thread
+// copies which piece cannot change a bit. fn(begin, end) copies rows
+// [begin, end) of the destination.
+constexpr Index kCopyRows = 256;
+constexpr Index kCopyParallelMin = Index(1) << 15;
+template <class Fn>
+void for_row_pieces(Index rows, Index cols, Fn&& fn) {
+  const int threads = rows * cols >= kCopyParallelMin ? num_threads() : 1;
+  run_pieces((rows + kCopyRows - 1) / kCopyRows, threads, [&](std::ptrdiff_t piece) {
+    fn(piece * kCopyRows, std::min(rows, (piece + 1) * kCopyRows));
+  });
+}
+}  // namespace
+
 void gather_rows_forward(Tensor& out, const Tensor& x, const IndexList& rows) {
   out.resize(Index(rows.size()), x.cols());
-  for (std::size_t i = 0; i < rows.size(); ++i) out.row(Index(i)) = x.row(rows[i]);
+  for_row_pieces(out.rows(), out.cols(), [&](Index begin, Index end) {
+    for (Index i = begin; i < end; ++i) out.row(i) = x.row(rows[std::size_t(i)]);
+  });
 }
 
 void gather_rows_backward(Tensor* dx, const Tensor& dout, const IndexList& rows) {
@@ -33,29 +53,41 @@ void scatter_rows_forward(Tensor& out, const Tensor& x, const IndexList& rows, I
   for (std::size_t i = 0; i < rows.size(); ++i) out.row(rows[i]) += x.row(Index(i));
 }
 
-void scatter_rows_backward(Tensor* dx, const Tensor& dout, const IndexList& rows) {
+void scatter_rows_backward(GradOut dx, const Tensor& dout, const IndexList& rows) {
   if (!dx) return;
-  for (std::size_t i = 0; i < rows.size(); ++i) dx->row(Index(i)) += dout.row(rows[i]);
+  for_row_pieces(dx->rows(), dx->cols(), [&](Index begin, Index end) {
+    for (Index i = begin; i < end; ++i) {
+      if (dx.overwrite) dx->row(i) = dout.row(rows[std::size_t(i)]);
+      else dx->row(i) += dout.row(rows[std::size_t(i)]);
+    }
+  });
 }
 
 void concat_cols_forward(Tensor& out, const std::vector<const Tensor*>& parts) {
   Index cols = 0;
   for (const Tensor* p : parts) cols += p->cols();
   out.resize(parts.empty() ? 0 : parts[0]->rows(), cols);
-  Index at = 0;
-  for (const Tensor* p : parts) {
-    out.middleCols(at, p->cols()) = *p;
-    at += p->cols();
-  }
+  for_row_pieces(out.rows(), out.cols(), [&](Index begin, Index end) {
+    Index at = 0;
+    for (const Tensor* p : parts) {
+      out.block(begin, at, end - begin, p->cols()) = p->middleRows(begin, end - begin);
+      at += p->cols();
+    }
+  });
 }
 
-void concat_cols_backward(const std::vector<Tensor*>& dparts, const std::vector<Index>& widths,
+void concat_cols_backward(const std::vector<GradOut>& dparts, const std::vector<Index>& widths,
                           const Tensor& dout) {
-  Index at = 0;
-  for (std::size_t k = 0; k < dparts.size(); ++k) {
-    if (dparts[k]) *dparts[k] += dout.middleCols(at, widths[k]);
-    at += widths[k];
-  }
+  for_row_pieces(dout.rows(), dout.cols(), [&](Index begin, Index end) {
+    Index at = 0;
+    for (std::size_t k = 0; k < dparts.size(); ++k) {
+      const GradOut& d = dparts[k];
+      const auto src = dout.block(begin, at, end - begin, widths[k]);
+      if (d && d.overwrite) d->middleRows(begin, end - begin) = src;
+      else if (d) d->middleRows(begin, end - begin) += src;
+      at += widths[k];
+    }
+  });
 }
 
 void slice_cols_forward(Tensor& out, const Tensor& x, Index start, Index count) {
@@ -108,7 +140,7 @@ Var scatter_rows(const Var& x, const IndexList& rows, Index m) {
   ops::scatter_rows_forward(out, x.value(), rows, m);
   return make_result(std::move(out), "scatter_rows", {x},
                      [rows = rows_for_backward(x, rows)](Node& self) {
-                       ops::scatter_rows_backward(self.inputs[0]->grad_or_null(), self.grad, rows);
+                       ops::scatter_rows_backward(self.inputs[0]->grad_out(), self.grad, rows);
                      });
 }
 
@@ -130,9 +162,14 @@ Var concat_cols(const std::vector<Var>& parts) {
   ops::concat_cols_forward(out, values);
   return make_result(std::move(out), "concat_cols", parts,
                      [widths = std::move(widths)](Node& self) {
-                       std::vector<Tensor*> grads;
+                       // Each part's gradient is one block of self.grad, written
+                       // in full: new ones are overwritten, unless a node is
+                       // several parts (then every block adds into it).
+                       const bool distinct = self.inputs_distinct();
+                       std::vector<GradOut> grads;
                        grads.reserve(self.inputs.size());
-                       for (const NodePtr& in : self.inputs) grads.push_back(in->grad_or_null());
+                       for (const NodePtr& in : self.inputs)
+                         grads.push_back(distinct ? in->grad_out() : GradOut(in->grad_or_null()));
                        ops::concat_cols_backward(grads, widths, self.grad);
                      });
 }

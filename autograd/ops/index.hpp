@@ -1,10 +1,12 @@
 // index family: row lookups, column slices and their adjoints.
 // Forward functions overwrite `out`; backward functions ACCUMULATE (+=) into
-// the gradients they are given and skip any that is nullptr. Row indices are
+// the gradients they are given, skip any that is nullptr, and write instead of
+// adding where a GradOut says overwrite (grad_out.hpp). Row indices are
 // checked by the forward (a bad one throws std::invalid_argument naming it);
 // the backward trusts the list its forward accepted.
 #pragma once
 
+#include "autograd/grad_out.hpp"
 #include "autograd/tensor.hpp"
 
 #include <vector>
@@ -25,13 +27,13 @@ void gather_rows_backward(Tensor* dx, const Tensor& dout, const IndexList& rows)
 // out[M,N] = 0, then out[rows[i]] += x[R,N] row i (duplicates add up).
 void scatter_rows_forward(Tensor& out, const Tensor& x, const IndexList& rows, Index m);
 // dx[R,N] row i += dout[M,N] row rows[i].
-void scatter_rows_backward(Tensor* dx, const Tensor& dout, const IndexList& rows);
+void scatter_rows_backward(GradOut dx, const Tensor& dout, const IndexList& rows);
 
 // out[B, n1+n2+...] = [parts[0] | parts[1] | ...], each part [B,nk].
 void concat_cols_forward(Tensor& out, const std::vector<const Tensor*>& parts);
 // dparts[k][B,nk] += dout[B, sum nk] columns of part k, widths[k] = nk;
 // nullptr entries (parts that need no gradient) are skipped.
-void concat_cols_backward(const std::vector<Tensor*>& dparts, const std::vector<Index>& widths,
+void concat_cols_backward(const std::vector<GradOut>& dparts, const std::vector<Index>& widths,
                           const Tensor& dout);
 
 // out[B,count] = x[B,N] columns [start, start+count).

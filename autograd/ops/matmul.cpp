@@ -37,15 +37,15 @@ void matmul_forward(Tensor& out, const Tensor& a, const Tensor& b, bool trans_a,
 //   C = A^T B    : dA = B dC^T,      dB = A dC
 //   C = A B^T    : dA = dC B,        dB = dC^T A
 //   C = A^T B^T  : dA = B^T dC^T,    dB = dC^T A^T
-void matmul_backward(Tensor* da, Tensor* db, const Tensor& dout, const Tensor& a, const Tensor& b,
+void matmul_backward(GradOut da, GradOut db, const Tensor& dout, const Tensor& a, const Tensor& b,
                      bool trans_a, bool trans_b) {
   if (da) {
-    if (!trans_a) gemm(*da, dout, false, b, !trans_b, real(1));
-    else gemm(*da, b, trans_b, dout, true, real(1));
+    if (!trans_a) gemm(*da, dout, false, b, !trans_b, da.beta());
+    else gemm(*da, b, trans_b, dout, true, da.beta());
   }
   if (db) {
-    if (!trans_b) gemm(*db, a, !trans_a, dout, false, real(1));
-    else gemm(*db, dout, true, a, trans_a, real(1));
+    if (!trans_b) gemm(*db, a, !trans_a, dout, false, db.beta());
+    else gemm(*db, dout, true, a, trans_a, db.beta());
   }
 }
 
@@ -55,10 +55,11 @@ void linear_forward(Tensor& out, const Tensor& x, const Tensor& w, const Tensor*
   if (bias) out.rowwise() += bias->row(0);
 }
 
-void linear_backward(Tensor* dx, Tensor* dw, Tensor* dbias, const Tensor& dout, const Tensor& x,
+void linear_backward(GradOut dx, GradOut dw, GradOut dbias, const Tensor& dout, const Tensor& x,
                      const Tensor& w) {
   matmul_backward(dx, dw, dout, x, w, false, false);
-  if (dbias) dbias->row(0) += dout.colwise().sum();
+  if (dbias && dbias.overwrite) dbias->row(0) = dout.colwise().sum();
+  else if (dbias) dbias->row(0) += dout.colwise().sum();
 }
 
 }  // namespace m3oe::ops
@@ -73,7 +74,11 @@ Var matmul_op(const Var& a, const Var& b, bool ta, bool tb, const char* name) {
   return make_result(std::move(out), name, {a, b}, [ta, tb](Node& self) {
     Node& A = *self.inputs[0];
     Node& B = *self.inputs[1];
-    ops::matmul_backward(A.grad_or_null(), B.grad_or_null(), self.grad, A.value, B.value, ta, tb);
+    // Taken in the order matmul_backward writes them (dA, then dB).
+    const bool distinct = self.inputs_distinct();
+    const GradOut da = distinct ? A.grad_out() : A.grad_or_null();
+    const GradOut db = distinct ? B.grad_out() : B.grad_or_null();
+    ops::matmul_backward(da, db, self.grad, A.value, B.value, ta, tb);
   });
 }
 }  // namespace
@@ -94,8 +99,13 @@ Var linear(const Var& x, const Var& w, const Var& b) {
   return make_result(std::move(out), "linear", std::move(inputs), [](Node& self) {
     Node& X = *self.inputs[0];
     Node& W = *self.inputs[1];
-    Tensor* db = self.inputs.size() > 2 ? self.inputs[2]->grad_or_null() : nullptr;
-    ops::linear_backward(X.grad_or_null(), W.grad_or_null(), db, self.grad, X.value, W.value);
+    // Taken in the order linear_backward writes them (dx, dw, dbias).
+    const bool distinct = self.inputs_distinct();
+    auto out = [distinct](Node& n) { return distinct ? n.grad_out() : GradOut(n.grad_or_null()); };
+    const GradOut dx = out(X);
+    const GradOut dw = out(W);
+    const GradOut db = self.inputs.size() > 2 ? out(*self.inputs[2]) : GradOut();
+    ops::linear_backward(dx, dw, db, self.grad, X.value, W.value);
   });
 }
 

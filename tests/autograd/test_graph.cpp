@@ -232,3 +232,52 @@ TEST_CASE("float build: a small expression has the right value and gradient") {
   const Tensor dw = x.value().transpose() * (p - mat(2, 1, {1, 0})) / 2;
   CHECK(w.grad().isApprox(dw, 1e-5f));
 }
+
+TEST_CASE("a new gradient is written by its first producer, an existing one added to") {
+  // Node::grad_out: the first call creates the gradient unzeroed and says
+  // overwrite; later calls return the same tensor for accumulation.
+  Var leaf(mat(2, 3, {1, 2, 3, 4, 5, 6}), true);
+  const GradOut first = leaf.node()->grad_out();
+  REQUIRE(first);
+  CHECK(first.overwrite);
+  CHECK(first->rows() == 2);
+  CHECK(first->cols() == 3);
+  const GradOut second = leaf.node()->grad_out();
+  CHECK_FALSE(second.overwrite);
+  CHECK(second.t == first.t);
+  Var constant(mat(1, 1, {1}));
+  CHECK_FALSE(constant.node()->grad_out());
+
+  // A large product (the packed GEMM, not the tiny-product path): the
+  // gradient of a fresh leaf equals one written from zero, and a second
+  // backward without zero_grad doubles it.
+  Tensor xv(48, 40), wv(40, 36);
+  for (Index i = 0; i < xv.size(); ++i) xv.data()[i] = real((i * 37) % 11) / 11 - real(0.5);
+  for (Index i = 0; i < wv.size(); ++i) wv.data()[i] = real((i * 13) % 7) / 7 - real(0.5);
+  Var x(xv, true), w(wv, true);
+  sum(matmul(x, w)).backward();
+  const Tensor ones = Tensor::Ones(48, 36);
+  const Tensor dx = ones * wv.transpose(), dw = xv.transpose() * ones;
+  CHECK(x.grad().isApprox(dx, 1e-5f));
+  CHECK(w.grad().isApprox(dw, 1e-5f));
+  sum(matmul(x, w)).backward();
+  CHECK(x.grad().isApprox(Tensor(2 * dx), 1e-5f));
+  CHECK(w.grad().isApprox(Tensor(2 * dw), 1e-5f));
+}
+
+TEST_CASE("an op that reads one node twice adds both of its gradient parts") {
+  // C = X X with L = sum(C): dL/dX = 1 X^T + X^T 1. Were the first part
+  // written over by the second, only X^T 1 would remain.
+  Tensor xv(24, 24);
+  for (Index i = 0; i < xv.size(); ++i) xv.data()[i] = real((i * 29) % 17) / 17 - real(0.5);
+  Var x(xv, true);
+  sum(matmul(x, x)).backward();
+  const Tensor ones = Tensor::Ones(24, 24);
+  CHECK(x.grad().isApprox(Tensor(ones * xv.transpose() + xv.transpose() * ones), 1e-5f));
+
+  // mix_experts(x, x) with blocks of one column: out[b] = sum_g x[b,g]^2, so
+  // dx = 2x, half through the experts input and half through the coefficients.
+  Var y(mat(2, 3, {1, -2, 3, 0.5f, 0.25f, -1}), true);
+  sum(mix_experts(y, y, Var())).backward();
+  CHECK(y.grad().isApprox(Tensor(2 * y.value()), 1e-6f));
+}

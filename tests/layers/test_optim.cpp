@@ -2,12 +2,14 @@
 // skipped parameters, state dicts, StepLR.
 #include "optim/adam.hpp"
 #include "optim/sgd.hpp"
+#include "autograd/backend/threads.hpp"
 #include "optim/step_lr.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 using namespace m3oe;
 using doctest::Approx;
@@ -171,4 +173,70 @@ TEST_CASE("StepLR: lr * gamma every step_size epochs, for every group") {
   sched.set_last_epoch(0);
   CHECK(adam.param_groups()[0].lr == 1.0);
   CHECK_THROWS_AS(optim::StepLR(adam, 0, 0.5), std::invalid_argument);
+}
+
+namespace {
+// Parameters of many sizes, 154,000 values in all: above the size from which
+// step() updates them in parallel.
+std::vector<Var> many_params() {
+  std::vector<Var> ps;
+  for (Index n : {40000, 7, 30000, 1, 25000, 20000, 12000, 9000, 8000, 5000, 4000, 992}) {
+    Tensor v(1, n);
+    for (Index i = 0; i < n; ++i) v(0, i) = real(std::sin(0.37 * double(i + n)));
+    ps.emplace_back(v, true);
+  }
+  return ps;
+}
+std::vector<Tensor> adam_run(int threads) {
+  set_num_threads(threads);
+  std::vector<Var> ps = many_params();
+  optim::Adam opt({{ps, 1e-2, 1e-5, ""}});
+  for (int s = 0; s < 3; ++s) {
+    for (Var& p : ps) {
+      Tensor& g = p.node()->grad_buffer();
+      for (Index i = 0; i < g.cols(); ++i) g(0, i) = real(std::cos(0.11 * double(i * (s + 1))));
+    }
+    opt.step();
+  }
+  set_num_threads(0);
+  std::vector<Tensor> out;
+  for (const Var& p : ps) out.push_back(p.value());
+  return out;
+}
+
+// An optimizer whose update fails for parameters of one size.
+class FailingSgd : public optim::Optimizer {
+ public:
+  FailingSgd(std::vector<Var> ps, Index bad_size)
+      : Optimizer({{std::move(ps), 1.0, 0.0, ""}}), bad_size_(bad_size) {}
+
+ protected:
+  void update(Tensor& p, const Tensor& g, Slots&, const optim::ParamGroup&) override {
+    if (p.size() == bad_size_) throw std::runtime_error("no update for this one");
+    p -= g;
+  }
+  std::vector<std::pair<std::string, bool>> slot_layout() const override { return {}; }
+
+ private:
+  Index bad_size_;
+};
+}  // namespace
+
+TEST_CASE("step() updates parameters in parallel: same bits on 1 and 2 threads, errors rethrown") {
+  CHECK(optim::Optimizer::kParallelStepMin < 154000);
+  const std::vector<Tensor> one = adam_run(1), two = adam_run(2);
+  REQUIRE(one.size() == two.size());
+  for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+  // The parameters did move (the comparison is not between two copies of the start).
+  CHECK(one[0] != many_params()[0].value());
+
+  set_num_threads(2);
+  std::vector<Var> ps = many_params();
+  for (Var& p : ps) p.node()->grad_buffer().setOnes();
+  FailingSgd opt(ps, 25000);
+  CHECK_THROWS_WITH_AS(opt.step(), "no update for this one", std::runtime_error);
+  set_num_threads(0);
+  // The other parameters were updated (p - 1).
+  CHECK(ps[0].value()(0, 5) == doctest::Approx(many_params()[0].value()(0, 5) - 1));
+  CHECK(ps[4].value() == many_params()[4].value());
 }
