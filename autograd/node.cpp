@@ -40,11 +40,11 @@ GradOut Node::grad_out() {
   return {&grad, true};
 }
 
-bool Node::inputs_distinct() const {
-  for (std::size_t i = 0; i < inputs.size(); ++i)
-    for (std::size_t j = i + 1; j < inputs.size(); ++j)
-      if (inputs[i] && inputs[i] == inputs[j]) return false;
-  return true;
+GradOut Node::input_grad_out(std::size_t i) {
+  Node& in = *inputs.at(i);
+  for (std::size_t j = 0; j < inputs.size(); ++j)
+    if (j != i && inputs[j].get() == &in) return in.grad_or_null();
+  return in.grad_out();
 }
 
 Var::Var(Tensor value, bool requires_grad) : node_(std::make_shared<Node>()) {

@@ -58,16 +58,18 @@ struct Node {
   // grad_buffer() if this node wants a gradient, nullptr otherwise: backward
   // functions skip the work for inputs that need none.
   Tensor* grad_or_null() { return requires_grad ? &grad_buffer() : nullptr; }
-  // Like grad_or_null(), for a backward that can write its whole contribution
-  // in one go: while the gradient does not exist yet it is created with the
-  // value's shape but NOT zeroed, and marked overwrite (grad_out.hpp). Take
-  // the GradOuts of an op in the order the backward writes them, and only
-  // when the op's inputs are distinct nodes (inputs_distinct below): then an
-  // overwrite is always the first write into its tensor.
+  // Like grad_or_null(), for a backward that can write its whole
+  // contribution in one go: while the gradient does not exist yet it is
+  // created with the value's shape but NOT zeroed, and marked overwrite
+  // (grad_out.hpp). Backward closures ask input_grad_out(i) instead, which
+  // knows when an overwrite is safe.
   GradOut grad_out();
-  // False when one node is several inputs of this op (matmul(x, x)): its
-  // backward then accumulates everything (grad_or_null).
-  bool inputs_distinct() const;
+  // The GradOut of this op's input i, for its backward closure: grad_out()
+  // when inputs[i] appears once among the inputs, so that this backward's
+  // write into a new gradient is the first and only one; an accumulating
+  // grad_or_null() when one node is several inputs (matmul(x, x)), so that
+  // every part adds up.
+  GradOut input_grad_out(std::size_t i);
 };
 
 class Var {

@@ -55,8 +55,9 @@ void Optimizer::step() {
     for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
       const Var& p = groups_[g].params[i];
       if (!p.has_grad()) continue;  // PyTorch: p.grad is None
-      jobs.push_back({g, i, p.cvalue().size()});
-      total += p.cvalue().size();
+      const Index size = p.cvalue().size();
+      jobs.push_back({g, i, size});
+      total += size;
     }
   std::stable_sort(jobs.begin(), jobs.end(),
                    [](const Job& a, const Job& b) { return a.size > b.size; });

@@ -18,20 +18,6 @@ using V = simd::Vec<real>;
 constexpr Index W = simd::lanes<real>;
 using simd::fmadd;
 
-// Below this many elements one thread does the whole job.
-constexpr Index kParallelMinElems = 1 << 15;
-
-// Runs body(row_begin, row_end, piece) over the fixed pieces of rows, spread
-// over the threads; each piece is done by exactly one thread.
-template <class Body>
-void for_row_pieces(Index rows, Index cols, Body&& body) {
-  const Index pieces = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
-  const int threads = rows * cols < kParallelMinElems ? 1 : num_threads();
-  run_pieces(pieces, threads, [&](Index c) {
-    body(c * kRowsPerChunk, std::min(rows, (c + 1) * kRowsPerChunk), c);
-  });
-}
-
 // The largest lane of v (xsimd 8.1 has no horizontal max).
 real hmax(const V& v) {
   alignas(64) real lane[W];
@@ -197,7 +183,7 @@ void norm_backward(const real* dout, const real* z, RowXhat row_xhat, const real
   const Index stride = 3 * cols;  // per piece: [dgamma | dbeta | dbias]
   const bool any_sum = dgamma || dbeta || dbias;
   real* part = any_sum ? scratch(std::size_t(pieces * stride)) : nullptr;
-  for_row_pieces(rows, cols, [&](Index r0, Index r1, Index p) {
+  run_row_pieces(rows, cols, kRowsPerChunk, [&](Index r0, Index r1, Index p) {
     real* pg = dgamma ? part + p * stride : nullptr;
     real* pb = dbeta ? part + p * stride + cols : nullptr;
     real* pbias = dbias ? part + p * stride + 2 * cols : nullptr;
@@ -223,7 +209,7 @@ void bias_layernorm_relu_forward(const real* t, const real* bias, const real* ga
                                  real* z, real* xhat, real* rstd) {
   const Index cols = groups * width;
   if (cols <= 0) return;
-  for_row_pieces(rows, cols, [&](Index r0, Index r1, Index) {
+  run_row_pieces(rows, cols, kRowsPerChunk, [&](Index r0, Index r1, Index) {
     for (Index r = r0; r < r1; ++r)
       for (Index g = 0; g < groups; ++g) {
         const Index o = r * cols + g * width, c = g * width;
@@ -250,7 +236,7 @@ void bias_layernorm_relu_backward(const real* dz, const real* z, const real* xha
 void layernorm_forward(const real* x, const real* gamma, const real* beta, Index rows, Index cols,
                        real eps, real* out, real* mean, real* rstd) {
   if (cols <= 0) return;
-  for_row_pieces(rows, cols, [&](Index r0, Index r1, Index) {
+  run_row_pieces(rows, cols, kRowsPerChunk, [&](Index r0, Index r1, Index) {
     for (Index r = r0; r < r1; ++r) {
       const auto [mu, rs] = norm_row<false, false>(x + r * cols, nullptr, gamma, beta, cols, eps,
                                                    out + r * cols, nullptr);
@@ -273,7 +259,7 @@ void layernorm_backward(const real* dout, const real* x, const real* gamma, cons
 void softmax_rows_forward(const real* x, Index rows, Index cols, real* out) {
   if (cols <= 0) return;
   const Index vend = cols - cols % W;
-  for_row_pieces(rows, cols, [&](Index r0, Index r1, Index) {
+  run_row_pieces(rows, cols, kRowsPerChunk, [&](Index r0, Index r1, Index) {
     for (Index r = r0; r < r1; ++r) {
       const real* xr = x + r * cols;
       real* o = out + r * cols;
@@ -304,7 +290,7 @@ void softmax_rows_forward(const real* x, Index rows, Index cols, real* out) {
 void softmax_rows_backward(const real* y, const real* dy, Index rows, Index cols, real* dx) {
   if (cols <= 0) return;
   const Index vend = cols - cols % W;
-  for_row_pieces(rows, cols, [&](Index r0, Index r1, Index) {
+  run_row_pieces(rows, cols, kRowsPerChunk, [&](Index r0, Index r1, Index) {
     for (Index r = r0; r < r1; ++r) {
       const real* yr = y + r * cols;
       const real* dr = dy + r * cols;

@@ -37,4 +37,21 @@ void run_pieces(std::ptrdiff_t pieces, int threads, Fn&& fn) {
   for (std::ptrdiff_t p = 0; p < pieces; ++p) fn(p);
 }
 
+// Below this many values a row loop runs on the calling thread: waking the
+// other threads costs more than they would save.
+inline constexpr std::ptrdiff_t kParallelMinValues = std::ptrdiff_t(1) << 15;
+
+// The row loops of the CPU kernels (copies, mixing, row-wise LayerNorm):
+// fn(begin, end, piece) for the rows [begin, end) of piece number `piece`,
+// where the pieces cut [0, rows) every piece_rows rows. A rows x cols loop of
+// fewer than kParallelMinValues values stays on the calling thread.
+template <class Fn>
+void run_row_pieces(std::ptrdiff_t rows, std::ptrdiff_t cols, std::ptrdiff_t piece_rows, Fn&& fn) {
+  const int threads = rows * cols < kParallelMinValues ? 1 : num_threads();
+  run_pieces((rows + piece_rows - 1) / piece_rows, threads, [&](std::ptrdiff_t piece) {
+    const std::ptrdiff_t begin = piece * piece_rows;
+    fn(begin, begin + piece_rows < rows ? begin + piece_rows : rows, piece);
+  });
+}
+
 }  // namespace m3oe

@@ -21,13 +21,9 @@ void gemm(Tensor& c, const Tensor& a, bool ta, const Tensor& b, bool tb, real be
                          c.data(), c.cols());
 }
 
-// Rows per piece of the mixing loops, and below how many values one thread
-// does it all: pieces are fixed by the shape, so sums never depend on the
-// number of threads.
+// Rows per piece of the mixing loops (run_row_pieces): pieces are fixed by the
+// shape, so the shared coefficient's sums never depend on the thread count.
 constexpr Index kMixRows = 64;
-constexpr Index kMixParallelMin = 1 << 15;
-int mix_threads(const Tensor& x) { return x.size() < kMixParallelMin ? 1 : num_threads(); }
-Index mix_pieces(Index rows) { return (rows + kMixRows - 1) / kMixRows; }
 
 // The coefficient of block g in row b.
 struct Coefs {
@@ -84,8 +80,8 @@ void mix_experts_forward(Tensor& out, const Tensor& x, const Tensor* row_coef,
   const Coefs c{row_coef, shared_coef};
   const Index G = c.R() + c.S(), K = x.cols() / G, B = x.rows();
   out.resize(B, K);
-  run_pieces(mix_pieces(B), mix_threads(x), [&](Index piece) {
-    for (Index b = piece * kMixRows; b < std::min(B, (piece + 1) * kMixRows); ++b) {
+  run_row_pieces(B, x.cols(), kMixRows, [&](Index begin, Index end, Index) {
+    for (Index b = begin; b < end; ++b) {
       real* o = out.data() + b * K;
       std::fill(o, o + K, real(0));
       for (Index g = 0; g < G; ++g) {
@@ -103,10 +99,10 @@ void mix_experts_backward(GradOut dx, GradOut drow_coef, Tensor* dshared_coef, c
                           const Tensor& x, const Tensor* row_coef, const Tensor* shared_coef) {
   const Coefs c{row_coef, shared_coef};
   const Index R = c.R(), S = c.S(), G = R + S, K = x.cols() / G, B = x.rows();
-  const Index pieces = mix_pieces(B);
+  const Index pieces = (B + kMixRows - 1) / kMixRows;
   std::vector<double> shared_part(dshared_coef ? std::size_t(pieces * S) : 0, 0.0);
-  run_pieces(pieces, mix_threads(x), [&](Index piece) {
-    for (Index b = piece * kMixRows; b < std::min(B, (piece + 1) * kMixRows); ++b) {
+  run_row_pieces(B, x.cols(), kMixRows, [&](Index begin, Index end, Index piece) {
+    for (Index b = begin; b < end; ++b) {
       const real* d = dout.data() + b * K;
       for (Index g = 0; g < G; ++g) {
         const real* xg = x.data() + b * x.cols() + g * K;
@@ -173,15 +169,13 @@ Var linear_ln_relu(const Var& x, const Var& w, const Var& b, const Var& gamma, c
                        Node& X = *self.inputs[0];
                        Node& W = *self.inputs[1];
                        Node& G = *self.inputs[2];
-                       // Taken in the order the backward writes them: the row
-                       // kernel adds into dbias, dgamma, dbeta, then the GEMMs
-                       // write dx and dw.
+                       // The row kernel adds into dbias, dgamma and dbeta; the
+                       // GEMMs write dx and dw whole.
                        Tensor* dbias = has_bias ? self.inputs[4]->grad_or_null() : nullptr;
                        Tensor* dgamma = G.grad_or_null();
                        Tensor* dbeta = self.inputs[3]->grad_or_null();
-                       const bool distinct = self.inputs_distinct();
-                       const GradOut dx = distinct ? X.grad_out() : X.grad_or_null();
-                       const GradOut dw = distinct ? W.grad_out() : W.grad_or_null();
+                       const GradOut dx = self.input_grad_out(0);
+                       const GradOut dw = self.input_grad_out(1);
                        Tensor dt;
                        ops::linear_ln_relu_backward(dx, dw, dbias, dgamma, dbeta, dt, self.grad,
                                                     self.value, xhat, rstd, X.value, W.value,
@@ -216,12 +210,8 @@ Var mix_experts(const Var& experts, const Var& row_coef, const Var& shared_coef)
                        Node& SC = *self.inputs[2];
                        // dx and drow_coef are written row by row, each element
                        // once, so both may be overwritten when they are new.
-                       const bool distinct = self.inputs_distinct();
-                       auto out = [distinct](Node& n) {
-                         return distinct ? n.grad_out() : GradOut(n.grad_or_null());
-                       };
-                       const GradOut dx = out(X);
-                       const GradOut drow = R ? out(RC) : GradOut();
+                       const GradOut dx = self.input_grad_out(0);
+                       const GradOut drow = R ? self.input_grad_out(1) : GradOut();
                        ops::mix_experts_backward(dx, drow, S ? SC.grad_or_null() : nullptr, self.grad,
                                                  X.value, R ? &RC.value : nullptr,
                                                  S ? &SC.value : nullptr);

@@ -21,24 +21,14 @@ void check_rows(const IndexList& rows, Index m, const char* op, const char* what
 }
 
 namespace {
-// Row copies are spread over the threads in pieces of kCopyRows rows (one
-// thread below kCopyParallelMin values). A copy is exact, so which thread
-// copies which piece cannot change a bit. fn(begin, end) copies rows
-// [begin, end) of the destination.
+// Row copies go over the threads in pieces of kCopyRows rows (run_row_pieces).
+// A copy is exact, so which thread copies which piece cannot change a bit.
 constexpr Index kCopyRows = 256;
-constexpr Index kCopyParallelMin = Index(1) << 15;
-template <class Fn>
-void for_row_pieces(Index rows, Index cols, Fn&& fn) {
-  const int threads = rows * cols >= kCopyParallelMin ? num_threads() : 1;
-  run_pieces((rows + kCopyRows - 1) / kCopyRows, threads, [&](std::ptrdiff_t piece) {
-    fn(piece * kCopyRows, std::min(rows, (piece + 1) * kCopyRows));
-  });
-}
 }  // namespace
 
 void gather_rows_forward(Tensor& out, const Tensor& x, const IndexList& rows) {
   out.resize(Index(rows.size()), x.cols());
-  for_row_pieces(out.rows(), out.cols(), [&](Index begin, Index end) {
+  run_row_pieces(out.rows(), out.cols(), kCopyRows, [&](Index begin, Index end, Index) {
     for (Index i = begin; i < end; ++i) out.row(i) = x.row(rows[std::size_t(i)]);
   });
 }
@@ -55,7 +45,7 @@ void scatter_rows_forward(Tensor& out, const Tensor& x, const IndexList& rows, I
 
 void scatter_rows_backward(GradOut dx, const Tensor& dout, const IndexList& rows) {
   if (!dx) return;
-  for_row_pieces(dx->rows(), dx->cols(), [&](Index begin, Index end) {
+  run_row_pieces(dx->rows(), dx->cols(), kCopyRows, [&](Index begin, Index end, Index) {
     for (Index i = begin; i < end; ++i) {
       if (dx.overwrite) dx->row(i) = dout.row(rows[std::size_t(i)]);
       else dx->row(i) += dout.row(rows[std::size_t(i)]);
@@ -67,7 +57,7 @@ void concat_cols_forward(Tensor& out, const std::vector<const Tensor*>& parts) {
   Index cols = 0;
   for (const Tensor* p : parts) cols += p->cols();
   out.resize(parts.empty() ? 0 : parts[0]->rows(), cols);
-  for_row_pieces(out.rows(), out.cols(), [&](Index begin, Index end) {
+  run_row_pieces(out.rows(), out.cols(), kCopyRows, [&](Index begin, Index end, Index) {
     Index at = 0;
     for (const Tensor* p : parts) {
       out.block(begin, at, end - begin, p->cols()) = p->middleRows(begin, end - begin);
@@ -78,7 +68,7 @@ void concat_cols_forward(Tensor& out, const std::vector<const Tensor*>& parts) {
 
 void concat_cols_backward(const std::vector<GradOut>& dparts, const std::vector<Index>& widths,
                           const Tensor& dout) {
-  for_row_pieces(dout.rows(), dout.cols(), [&](Index begin, Index end) {
+  run_row_pieces(dout.rows(), dout.cols(), kCopyRows, [&](Index begin, Index end, Index) {
     Index at = 0;
     for (std::size_t k = 0; k < dparts.size(); ++k) {
       const GradOut& d = dparts[k];
@@ -140,7 +130,7 @@ Var scatter_rows(const Var& x, const IndexList& rows, Index m) {
   ops::scatter_rows_forward(out, x.value(), rows, m);
   return make_result(std::move(out), "scatter_rows", {x},
                      [rows = rows_for_backward(x, rows)](Node& self) {
-                       ops::scatter_rows_backward(self.inputs[0]->grad_out(), self.grad, rows);
+                       ops::scatter_rows_backward(self.input_grad_out(0), self.grad, rows);
                      });
 }
 
@@ -165,11 +155,10 @@ Var concat_cols(const std::vector<Var>& parts) {
                        // Each part's gradient is one block of self.grad, written
                        // in full: new ones are overwritten, unless a node is
                        // several parts (then every block adds into it).
-                       const bool distinct = self.inputs_distinct();
                        std::vector<GradOut> grads;
                        grads.reserve(self.inputs.size());
-                       for (const NodePtr& in : self.inputs)
-                         grads.push_back(distinct ? in->grad_out() : GradOut(in->grad_or_null()));
+                       for (std::size_t i = 0; i < self.inputs.size(); ++i)
+                         grads.push_back(self.input_grad_out(i));
                        ops::concat_cols_backward(grads, widths, self.grad);
                      });
 }

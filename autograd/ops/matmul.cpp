@@ -74,11 +74,8 @@ Var matmul_op(const Var& a, const Var& b, bool ta, bool tb, const char* name) {
   return make_result(std::move(out), name, {a, b}, [ta, tb](Node& self) {
     Node& A = *self.inputs[0];
     Node& B = *self.inputs[1];
-    // Taken in the order matmul_backward writes them (dA, then dB).
-    const bool distinct = self.inputs_distinct();
-    const GradOut da = distinct ? A.grad_out() : A.grad_or_null();
-    const GradOut db = distinct ? B.grad_out() : B.grad_or_null();
-    ops::matmul_backward(da, db, self.grad, A.value, B.value, ta, tb);
+    ops::matmul_backward(self.input_grad_out(0), self.input_grad_out(1), self.grad, A.value,
+                         B.value, ta, tb);
   });
 }
 }  // namespace
@@ -99,13 +96,9 @@ Var linear(const Var& x, const Var& w, const Var& b) {
   return make_result(std::move(out), "linear", std::move(inputs), [](Node& self) {
     Node& X = *self.inputs[0];
     Node& W = *self.inputs[1];
-    // Taken in the order linear_backward writes them (dx, dw, dbias).
-    const bool distinct = self.inputs_distinct();
-    auto out = [distinct](Node& n) { return distinct ? n.grad_out() : GradOut(n.grad_or_null()); };
-    const GradOut dx = out(X);
-    const GradOut dw = out(W);
-    const GradOut db = self.inputs.size() > 2 ? out(*self.inputs[2]) : GradOut();
-    ops::linear_backward(dx, dw, db, self.grad, X.value, W.value);
+    const GradOut db = self.inputs.size() > 2 ? self.input_grad_out(2) : GradOut();
+    ops::linear_backward(self.input_grad_out(0), self.input_grad_out(1), db, self.grad, X.value,
+                         W.value);
   });
 }
 

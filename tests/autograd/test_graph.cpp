@@ -280,4 +280,18 @@ TEST_CASE("an op that reads one node twice adds both of its gradient parts") {
   Var y(mat(2, 3, {1, -2, 3, 0.5f, 0.25f, -1}), true);
   sum(mix_experts(y, y, Var())).backward();
   CHECK(y.grad().isApprox(Tensor(2 * y.value()), 1e-6f));
+
+  // The choice is per input (Node::input_grad_out): in concat_cols({a, b, a})
+  // the repeated a accumulates, the single b is still written whole.
+  Var a(mat(2, 1, {1, 2}), true), b(mat(2, 2, {3, 4, 5, 6}), true);
+  Var c = concat_cols({a, b, a});
+  CHECK_FALSE(c.node()->input_grad_out(0).overwrite);
+  CHECK_FALSE(c.node()->input_grad_out(2).overwrite);
+  CHECK(c.node()->input_grad_out(1).overwrite);
+  a.zero_grad();
+  b.zero_grad();
+  Var weights(mat(1, 4, {1, 10, 100, 1000}));
+  sum(mul(c, weights)).backward();  // dc = each column's weight, in every row
+  CHECK(a.grad().isApprox(mat(2, 1, {1001, 1001})));
+  CHECK(b.grad().isApprox(mat(2, 2, {10, 100, 10, 100})));
 }
