@@ -172,28 +172,33 @@ void run_case(benchmark::State& state, bool train, Index batch, int threads) {
 
 // ---------------------------------------------------------------- FMA peak
 
-// `loops` rounds of 16 independent FMA chains acc = acc * a + c on SIMD
-// registers of the compiled width (xsimd's default architecture: AVX-512
-// under -march=native on an AVX-512 machine). 16 chains cover the FMA
-// latency (4 cycles) times the FMA ports (2) with room to spare, so the loop
-// runs at the FMA throughput. acc converges to c / (1 - a) = 0.1: no
-// denormals, no overflow. Returns the sum so the loop is kept.
+// `loops` rounds of kFmaChains independent FMA chains acc = acc * a + c on
+// SIMD registers of the compiled width (xsimd's default architecture:
+// AVX-512 under -march=native on an AVX-512 machine). The chains must cover
+// the FMA latency (4 cycles) times the FMA ports (2), 8 at least, and they
+// must all stay in registers with a and c: AVX-512 has 32 registers, room
+// for 16 chains; AVX2 and SSE have 16, where 16 chains would spill one to
+// memory each round and read the peak about 20 % low, so they run 12.
+// acc converges to c / (1 - a) = 0.1: no denormals, no overflow. Returns the
+// sum so the loop is kept.
+constexpr int kFmaChains = xsimd::batch<float>::size >= 16 ? 16 : 12;
+
 float fma_chains(std::int64_t loops) {
   using B = xsimd::batch<float>;
-  constexpr int kChains = 16;
-  B acc[kChains];
-  for (int k = 0; k < kChains; ++k) acc[k] = B(0.01f * float(k));
+  B acc[kFmaChains];
+  for (int k = 0; k < kFmaChains; ++k) acc[k] = B(0.01f * float(k));
   const B a(0.999f), c(1e-4f);
   for (std::int64_t i = 0; i < loops; ++i)
-    for (int k = 0; k < kChains; ++k) acc[k] = xsimd::fma(acc[k], a, c);
+    for (int k = 0; k < kFmaChains; ++k) acc[k] = xsimd::fma(acc[k], a, c);
   B sum = acc[0];
-  for (int k = 1; k < kChains; ++k) sum += acc[k];
+  for (int k = 1; k < kFmaChains; ++k) sum += acc[k];
   return xsimd::hadd(sum);
 }
 
 void fma_peak(benchmark::State& state, int threads) {
   constexpr std::int64_t kLoops = 2'000'000;  // 1 GFLOP per thread (AVX-512): ~7 ms
-  const double flops = double(threads) * double(kLoops) * 16 * double(xsimd::batch<float>::size) * 2;
+  const double flops =
+      double(threads) * double(kLoops) * kFmaChains * double(xsimd::batch<float>::size) * 2;
   std::vector<float> sink(static_cast<std::size_t>(threads));
   for (auto _ : state) {
     std::vector<std::thread> pool;

@@ -6,6 +6,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <cstddef>
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -30,6 +32,21 @@ inline Vec<T> fmadd(const Vec<T>& a, const Vec<T>& b, const Vec<T>& c) {
   }
 #endif
   return xsimd::fma(a, b, c);
+}
+
+// sum_j a[j] * b[j] over n values, in a fixed order: lane l of one register
+// sums the j = l (mod lanes) of the whole registers, the lanes are added,
+// then the tail j >= n - n % lanes one by one. The order depends on n only.
+template <class T>
+inline T dot(const T* a, const T* b, std::ptrdiff_t n) {
+  constexpr std::ptrdiff_t w = lanes<T>;
+  const std::ptrdiff_t vend = n - n % w;
+  Vec<T> acc(T(0));
+  for (std::ptrdiff_t j = 0; j < vend; j += w)
+    acc = fmadd(Vec<T>::load_unaligned(a + j), Vec<T>::load_unaligned(b + j), acc);
+  T s = xsimd::hadd(acc);
+  for (std::ptrdiff_t j = vend; j < n; ++j) s += a[j] * b[j];
+  return s;
 }
 
 }  // namespace m3oe::backend::simd

@@ -1,5 +1,6 @@
 #include "autograd/ops/elementwise.hpp"
 
+#include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
 
 #include <stdexcept>
@@ -18,21 +19,34 @@ Kind kind_of(const Tensor& t, Index rows, Index cols) {
   return t.rows() == 1 ? Kind::row : Kind::col;
 }
 
+// Rows per piece when a whole-matrix case runs over the threads.
+constexpr Index kPieceRows = 256;
+
 // Calls fn(r0, n, x, y) for blocks of output rows [r0, r0+n). x and y are the
 // values of a and b over that block: Eigen arrays of the block's shape, or a
 // plain real where the operand is one number across the block. When neither
-// operand is a row or column broadcast there is one block (the whole matrix,
-// the fast common case); otherwise the rows are visited one at a time, each a
-// vectorised expression over N columns.
+// operand is a row or column broadcast the blocks are pieces of kPieceRows
+// rows spread over the threads (run_row_pieces), which only a caller whose fn
+// writes nothing but rows [r0, r0+n) may ask for (`parallel`); otherwise
+// there is one block, or, with a row or column broadcast, one block per row,
+// each a vectorised expression over N columns.
 template <class Fn>
-void visit_blocks(const Tensor& a, const Tensor& b, Index rows, Index cols, Fn&& fn) {
+void visit_blocks(const Tensor& a, const Tensor& b, Index rows, Index cols, bool parallel,
+                  Fn&& fn) {
   const Kind ka = kind_of(a, rows, cols);
   const Kind kb = kind_of(b, rows, cols);
   if ((ka == Kind::full || ka == Kind::scalar) && (kb == Kind::full || kb == Kind::scalar)) {
     // Both [1,1] would make the output [1,1] and both full, so one is full here.
-    if (ka == Kind::full && kb == Kind::full) fn(0, rows, a.array(), b.array());
-    else if (ka == Kind::full) fn(0, rows, a.array(), b(0, 0));
-    else fn(0, rows, a(0, 0), b.array());
+    auto block = [&](Index r0, Index n) {
+      if (ka == Kind::full && kb == Kind::full)
+        fn(r0, n, a.middleRows(r0, n).array(), b.middleRows(r0, n).array());
+      else if (ka == Kind::full) fn(r0, n, a.middleRows(r0, n).array(), b(0, 0));
+      else fn(r0, n, a(0, 0), b.middleRows(r0, n).array());
+    };
+    if (parallel)
+      run_row_pieces(rows, cols, kPieceRows, [&](Index r0, Index r1, Index) { block(r0, r1 - r0); });
+    else
+      block(0, rows);
     return;
   }
   // A row of an operand is a vector when it spans the N output columns, a
@@ -50,14 +64,18 @@ void visit_blocks(const Tensor& a, const Tensor& b, Index rows, Index cols, Fn&&
 }
 
 // d (+)= g reduced to d's shape: g covers output rows [r0, r0+n) and is summed
-// over every dimension along which the operand was broadcast.
+// over every dimension along which the operand was broadcast. Only a full
+// operand's gradient can be an overwrite (the caller's GradOut).
 template <class G>
-void accumulate(Tensor& d, Kind kind, Index r0, Index n, const G& g) {
+void accumulate(const GradOut& d, Kind kind, Index r0, Index n, const G& g) {
   switch (kind) {
-    case Kind::full: d.middleRows(r0, n).array() += g; break;
-    case Kind::row: d.array() += g.colwise().sum(); break;
-    case Kind::col: d.middleRows(r0, n).array() += g.rowwise().sum(); break;
-    case Kind::scalar: d(0, 0) += g.sum(); break;
+    case Kind::full:
+      if (d.overwrite) d->middleRows(r0, n).array() = g;
+      else d->middleRows(r0, n).array() += g;
+      break;
+    case Kind::row: d->array() += g.colwise().sum(); break;
+    case Kind::col: d->middleRows(r0, n).array() += g.rowwise().sum(); break;
+    case Kind::scalar: (*d)(0, 0) += g.sum(); break;
   }
 }
 
@@ -80,7 +98,7 @@ void binary_forward(Tensor& out, const Tensor& a, const Tensor& b, Binary op) {
   Index rows = 0, cols = 0;
   broadcast_shape(a, b, "binary_forward", rows, cols);
   out.resize(rows, cols);
-  visit_blocks(a, b, rows, cols, [&](Index r0, Index n, const auto& x, const auto& y) {
+  visit_blocks(a, b, rows, cols, true, [&](Index r0, Index n, const auto& x, const auto& y) {
     auto o = out.middleRows(r0, n).array();
     switch (op) {
       case Binary::add: o = x + y; break;
@@ -96,29 +114,33 @@ void binary_forward(Tensor& out, const Tensor& a, const Tensor& b, Binary op) {
 // mul: da += dout * b,  db += dout * a
 // div: da += dout / b,  db -= dout * a / b^2 = dout * out / b
 // each reduced over the dimensions its operand was broadcast along.
-void binary_backward(Tensor* da, Tensor* db, const Tensor& dout, const Tensor& a, const Tensor& b,
+void binary_backward(GradOut da, GradOut db, const Tensor& dout, const Tensor& a, const Tensor& b,
                      const Tensor& out, Binary op) {
   const Index rows = dout.rows(), cols = dout.cols();
   const Kind ka = kind_of(a, rows, cols);
   const Kind kb = kind_of(b, rows, cols);
-  visit_blocks(a, b, rows, cols, [&](Index r0, Index n, const auto& x, const auto& y) {
+  if ((da.overwrite && ka != Kind::full) || (db.overwrite && kb != Kind::full))
+    throw std::logic_error("binary_backward: only a full operand's gradient can be overwritten");
+  // A broadcast operand sums over rows: pieces on several threads would race.
+  const bool parallel = (!da || ka == Kind::full) && (!db || kb == Kind::full);
+  visit_blocks(a, b, rows, cols, parallel, [&](Index r0, Index n, const auto& x, const auto& y) {
     const auto d = dout.middleRows(r0, n).array();
     switch (op) {
       case Binary::add:
-        if (da) accumulate(*da, ka, r0, n, d);
-        if (db) accumulate(*db, kb, r0, n, d);
+        if (da) accumulate(da, ka, r0, n, d);
+        if (db) accumulate(db, kb, r0, n, d);
         break;
       case Binary::sub:
-        if (da) accumulate(*da, ka, r0, n, d);
-        if (db) accumulate(*db, kb, r0, n, -d);
+        if (da) accumulate(da, ka, r0, n, d);
+        if (db) accumulate(db, kb, r0, n, -d);
         break;
       case Binary::mul:
-        if (da) accumulate(*da, ka, r0, n, d * y);
-        if (db) accumulate(*db, kb, r0, n, d * x);
+        if (da) accumulate(da, ka, r0, n, d * y);
+        if (db) accumulate(db, kb, r0, n, d * x);
         break;
       case Binary::div:
-        if (da) accumulate(*da, ka, r0, n, d / y);
-        if (db) accumulate(*db, kb, r0, n, -(d * out.middleRows(r0, n).array()) / y);
+        if (da) accumulate(da, ka, r0, n, d / y);
+        if (db) accumulate(db, kb, r0, n, -(d * out.middleRows(r0, n).array()) / y);
         break;
     }
   });
@@ -146,8 +168,15 @@ Var binary_op(const Var& a, const Var& b, ops::Binary op, const char* name) {
   return make_result(std::move(out), name, {a, b}, [op](Node& self) {
     Node& A = *self.inputs[0];
     Node& B = *self.inputs[1];
-    ops::binary_backward(A.grad_or_null(), B.grad_or_null(), self.grad, A.value, B.value,
-                         self.value, op);
+    // An operand of the output's shape gets its gradient written whole; a
+    // broadcast one sums into its gradient.
+    auto grad = [&self](std::size_t i) {
+      const Tensor& v = self.inputs[i]->value;
+      return v.rows() == self.value.rows() && v.cols() == self.value.cols()
+                 ? self.input_grad_out(i)
+                 : GradOut(self.inputs[i]->grad_or_null());
+    };
+    ops::binary_backward(grad(0), grad(1), self.grad, A.value, B.value, self.value, op);
   });
 }
 }  // namespace

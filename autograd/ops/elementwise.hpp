@@ -1,6 +1,7 @@
 // elementwise family: + - * / with broadcasting, and the scalar variants.
 // Forward functions overwrite `out`; backward functions ACCUMULATE (+=) into
-// the gradients they are given and skip any that is nullptr.
+// the gradients they are given (or write them, for an overwriting GradOut)
+// and skip any that is null.
 //
 // Broadcasting: out has shape [M,N] = [max(rows), max(cols)] of a and b, and
 // each operand's dimension must be equal to it or 1. So an operand is [M,N]
@@ -9,6 +10,7 @@
 // the output gradient summed over the dimensions it was repeated along.
 #pragma once
 
+#include "autograd/grad_out.hpp"
 #include "autograd/tensor.hpp"
 
 namespace m3oe::ops {
@@ -22,7 +24,8 @@ void broadcast_shape(const Tensor& a, const Tensor& b, const char* op, Index& ro
 // out[M,N] = a (op) b, a and b broadcast to [M,N].
 void binary_forward(Tensor& out, const Tensor& a, const Tensor& b, Binary op);
 // da: like a, db: like b, dout[M,N]; out[M,N] is the forward result (div uses it).
-void binary_backward(Tensor* da, Tensor* db, const Tensor& dout, const Tensor& a, const Tensor& b,
+// An overwriting GradOut is allowed only for an operand of the output's shape.
+void binary_backward(GradOut da, GradOut db, const Tensor& dout, const Tensor& a, const Tensor& b,
                      const Tensor& out, Binary op);
 
 // out[M,N] = x[M,N] + c.

@@ -1,6 +1,7 @@
 #include "autograd/ops/fused.hpp"
 
 #include "autograd/backend/backend.hpp"
+#include "autograd/backend/simd.hpp"
 #include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
 
@@ -116,8 +117,7 @@ void mix_experts_backward(GradOut dx, GradOut drow_coef, Tensor* dshared_coef, c
         }
         const bool want = g < R ? bool(drow_coef) : dshared_coef != nullptr;
         if (!want) continue;
-        real dot = 0;
-        for (Index j = 0; j < K; ++j) dot += d[j] * xg[j];
+        const real dot = backend::simd::dot(d, xg, K);
         if (g < R && drow_coef.overwrite) (*drow_coef)(b, g) = dot;
         else if (g < R) (*drow_coef)(b, g) += dot;
         else shared_part[std::size_t(piece * S + g - R)] += double(dot);

@@ -1,9 +1,11 @@
 #include "autograd/ops/matmul.hpp"
 
 #include "autograd/backend/backend.hpp"
+#include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
 
 #include <stdexcept>
+#include <vector>
 
 namespace m3oe::ops {
 
@@ -15,6 +17,32 @@ void gemm(Tensor& c, const Tensor& a, bool ta, const Tensor& b, bool tb, real be
   const Index n = tb ? b.rows() : b.cols();
   backend::active().gemm(ta, tb, m, n, k, real(1), a.data(), a.cols(), b.data(), b.cols(), beta,
                          c.data(), c.cols());
+}
+
+// Rows per piece of the bias loops (run_row_pieces).
+constexpr Index kBiasRows = 256;
+
+// out[B,N] += bias[1,N] in every row.
+void add_bias_rows(Tensor& out, const Tensor& bias) {
+  run_row_pieces(out.rows(), out.cols(), kBiasRows, [&](Index r0, Index r1, Index) {
+    out.middleRows(r0, r1 - r0).rowwise() += bias.row(0);
+  });
+}
+
+// d[1,N] (+)= the column sums of g[B,N]: each piece of kBiasRows rows sums
+// its columns, then the pieces are added in order, so the result does not
+// depend on the number of threads.
+void column_sums(const GradOut& d, const Tensor& g) {
+  const Index cols = g.cols();
+  const Index pieces = (g.rows() + kBiasRows - 1) / kBiasRows;
+  thread_local std::vector<real> part;
+  part.resize(std::size_t(pieces * cols));
+  real* parts = part.data();
+  run_row_pieces(g.rows(), cols, kBiasRows, [&](Index r0, Index r1, Index piece) {
+    Eigen::Map<Tensor>(parts + piece * cols, 1, cols) = g.middleRows(r0, r1 - r0).colwise().sum();
+  });
+  if (d.overwrite) d->setZero();
+  for (Index p = 0; p < pieces; ++p) d->row(0) += Eigen::Map<const Tensor>(parts + p * cols, 1, cols);
 }
 
 void check_inner(const Tensor& a, const Tensor& b, bool ta, bool tb, const char* op) {
@@ -52,14 +80,13 @@ void matmul_backward(GradOut da, GradOut db, const Tensor& dout, const Tensor& a
 void linear_forward(Tensor& out, const Tensor& x, const Tensor& w, const Tensor* bias) {
   out.resize(x.rows(), w.cols());
   gemm(out, x, false, w, false, real(0));
-  if (bias) out.rowwise() += bias->row(0);
+  if (bias) add_bias_rows(out, *bias);
 }
 
 void linear_backward(GradOut dx, GradOut dw, GradOut dbias, const Tensor& dout, const Tensor& x,
                      const Tensor& w) {
   matmul_backward(dx, dw, dout, x, w, false, false);
-  if (dbias && dbias.overwrite) dbias->row(0) = dout.colwise().sum();
-  else if (dbias) dbias->row(0) += dout.colwise().sum();
+  if (dbias) column_sums(dbias, dout);
 }
 
 }  // namespace m3oe::ops

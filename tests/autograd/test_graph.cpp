@@ -1,6 +1,7 @@
 // The graph machinery of autograd/node.hpp, on the float build: gradient
 // accumulation, no_grad, detach, graph release, retain_graph, deep graphs and
 // the error messages of bad calls.
+#include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
 
 #include <doctest/doctest.h>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace m3oe;
 
@@ -294,4 +296,56 @@ TEST_CASE("an op that reads one node twice adds both of its gradient parts") {
   sum(mul(c, weights)).backward();  // dc = each column's weight, in every row
   CHECK(a.grad().isApprox(mat(2, 1, {1001, 1001})));
   CHECK(b.grad().isApprox(mat(2, 2, {10, 100, 10, 100})));
+}
+
+namespace {
+// Values in [-0.5, 0.5) from a simple pattern, so no test needs an RNG.
+Tensor pattern(Index r, Index c, int seed) {
+  Tensor t(r, c);
+  for (Index i = 0; i < t.size(); ++i) t.data()[i] = real((i * 37 + seed * 11) % 101) / 101 - real(0.5);
+  return t;
+}
+
+struct ThreadedRun {
+  Tensor out;
+  std::vector<Tensor> grads;
+};
+
+// A graph of the ops that spread large tensors over the threads (row copies,
+// elementwise, bias add and column sums), forward and backward, on `threads`.
+ThreadedRun threaded_ops(int threads) {
+  set_num_threads(threads);
+  const Index n = 700, k = 64;  // 44,800 values: above the parallel threshold
+  Var x(pattern(n, k, 1), true), y(pattern(n, k, 2), true), row(pattern(1, k, 3), true);
+  Var w(pattern(k, k, 4), true), b(pattern(1, k, 5), true);
+  IndexList reversed(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) reversed[std::size_t(i)] = n - 1 - i;
+  const Var h = add(mul(x, y), row);                       // full * full, + row broadcast
+  const Var g = gather_rows(sub(h, x), reversed);          // full - full, then a row copy
+  const Var c = concat_cols({g, linear(y, w, b)});         // bias add and its column sums
+  const Var s = scatter_rows(mul(c, c), reversed, n);      // full * full (one node twice)
+  const Var out = div(s, add_scalar(mul(s, s), real(2)));  // full / full
+  sum(out).backward();
+  set_num_threads(0);
+  return {out.value(), {x.grad(), y.grad(), row.grad(), w.grad(), b.grad()}};
+}
+}  // namespace
+
+TEST_CASE("ops over large tensors give the same bits on 1 and 2 threads") {
+  const ThreadedRun one = threaded_ops(1), two = threaded_ops(2);
+  CHECK((one.out.array() == two.out.array()).all());
+  REQUIRE(one.grads.size() == two.grads.size());
+  for (std::size_t i = 0; i < one.grads.size(); ++i) {
+    INFO("gradient " << i);
+    CHECK(one.grads[i].allFinite());
+    CHECK((one.grads[i].array() == two.grads[i].array()).all());
+  }
+  // The column sums are the right numbers too (the gradient checks cover the
+  // other ops, on small tensors): d sum(l^2) / d b[j] = sum over rows of 2 l[:, j].
+  const Index n = 700, k = 64;
+  Var y(pattern(n, k, 2)), w(pattern(k, k, 4)), b(pattern(1, k, 5), true);
+  const Var lin = linear(y, w, b);
+  sum(mul(lin, lin)).backward();
+  const Tensor expected = (2 * lin.value()).colwise().sum();
+  CHECK(b.grad().isApprox(expected, 1e-5f));
 }
