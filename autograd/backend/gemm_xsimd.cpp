@@ -13,7 +13,8 @@
 // rows is a sequential stream, or each p a contiguous run when A is
 // transposed), which measured faster than packing it, whose transposing copy
 // costs as much as the product when N is small (N = 64 for the experts).
-// Only a ragged last strip of fewer than MR rows is copied, zero-padded.
+// A ragged last strip of fewer than MR rows has a micro-kernel of its own row
+// count (strip_tile), so no work is spent on padding rows.
 //
 // Determinism: every C element sums its k terms as: KC blocks in order, and
 // inside a block p = 0..kc-1 with one FMA each, then adds the block into C.
@@ -71,19 +72,6 @@ constexpr Index NC = (M3OE_SGEMM_NC + NR - 1) / NR * NR;
 constexpr std::size_t kAlign = 64;
 
 using Buffer = std::vector<float, xsimd::aligned_allocator<float, kAlign>>;
-
-// Packs a ragged strip of rows < MR rows of op(A), rows [i0, i0+rows) and
-// depth [p0, p0+kc): for each p, the MR values op(A)[i0+i, p0+p] next to
-// each other, zero past `rows`. op(A)(i,p) is a[i*lda+p], or a[p*lda+i]
-// when transposed.
-void pack_a_strip(const float* a, Index lda, bool trans, Index i0, Index rows, Index p0,
-                  Index kc, float* dst) {
-  for (Index p = 0; p < kc; ++p)
-    for (Index i = 0; i < MR; ++i)
-      dst[p * MR + i] = i >= rows ? 0.0f
-                        : trans   ? a[(p0 + p) * lda + i0 + i]
-                                  : a[(i0 + i) * lda + p0 + p];
-}
 
 // Packs one NR-column strip of op(B)[p0:p0+kc, j0:j0+cols] (cols <= NR):
 // for each p, NR values op(B)[p0+p, j0+j] (columns past cols are zero).
@@ -143,23 +131,25 @@ inline Vec update_vec(const Vec& acc, const float* c, Update u) {
   return fmadd(Vec::load_unaligned(c), Vec(u.beta), r);
 }
 
-// Where the micro-kernel finds op(A)(i, p) of its MR x kc strip.
+// Where the micro-kernel finds op(A)(i, p) of its strip: always A itself,
+// read where it lies.
 enum class ALayout {
-  Packed,  // ap[p*MR + i]: a ragged strip packed by pack_a_strip
-  Rows,    // ap[i*lda + p]: A itself, not transposed (each row contiguous in p)
-  Cols,    // ap[p*lda + i]: A itself, transposed (each p a contiguous run of rows)
+  Rows,  // ap[i*lda + p]: A not transposed (each row contiguous in p)
+  Cols,  // ap[p*lda + i]: A transposed (each p a contiguous run of rows)
 };
 
-// C[rows, cols] (+)= A strip (MR x kc) @ B strip (kc x NR, its rows ldb
+// C[kRows, cols] (+)= A strip (kRows x kc) @ B strip (kc x NR, its rows ldb
 // floats apart: NR when packed, B's own row stride when read in place);
-// rows <= MR and cols <= NR are the valid part at the edges of C. Direct
-// layouts (Rows, Cols) must have MR valid rows.
-template <ALayout kLayout, bool kPackedB = true>
+// cols <= NR is the valid part at the right edge of C. kRows is MR for every
+// strip but a ragged last one, which thus costs only its own rows: with
+// 40-row products (inference slices) a padded 6-row tile for a last row
+// alone wasted a tenth of the work.
+template <ALayout kLayout, bool kPackedB, int kRows>
 void micro_kernel(Index kc, const float* __restrict ap, Index lda, const float* __restrict bp,
-                  Index ldb, float* c, Index ldc, Update u, Index rows, Index cols) {
-  Vec acc[MR][NV];
+                  Index ldb, float* c, Index ldc, Update u, Index cols) {
+  Vec acc[kRows][NV];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = Vec(0.0f);
 
@@ -169,18 +159,18 @@ void micro_kernel(Index kc, const float* __restrict ap, Index lda, const float* 
     for (int v = 0; v < NV; ++v)
       bv[v] = kPackedB ? Vec::load_aligned(bp + v * W) : Vec::load_unaligned(bp + v * W);
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       const Vec ai(kLayout == ALayout::Rows ? ap[i * lda] : ap[i]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
     }
-    ap += kLayout == ALayout::Packed ? MR : kLayout == ALayout::Rows ? 1 : lda;
+    ap += kLayout == ALayout::Rows ? 1 : lda;
     bp += kPackedB ? NR : ldb;
   }
 
-  if (rows == MR && cols == NR) {
+  if (cols == NR) {
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         float* ci = c + i * ldc + v * W;
@@ -188,13 +178,27 @@ void micro_kernel(Index kc, const float* __restrict ap, Index lda, const float* 
       }
     return;
   }
-  alignas(kAlign) float tile[MR][NR];
+  alignas(kAlign) float tile[kRows][NR];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v].store_aligned(&tile[i][v * W]);
-  for (Index i = 0; i < rows; ++i)
+  for (Index i = 0; i < kRows; ++i)
     for (Index j = 0; j < cols; ++j) c[i * ldc + j] = update_scalar(tile[i][j], c[i * ldc + j], u);
+}
+
+// One MR strip (or a ragged last strip of rows < MR) of A against one B
+// strip: the micro-kernel instance for that row count and layout.
+template <bool kPackedB, int kRows = MR>
+void strip_tile(Index rows, bool trans_a, const float* as, Index lda, const float* bs, Index ldb,
+                float* ct, Index ldc, Update u, Index cols, Index kc) {
+  if constexpr (kRows > 1) {
+    if (rows < kRows)
+      return strip_tile<kPackedB, kRows - 1>(rows, trans_a, as, lda, bs, ldb, ct, ldc, u, cols,
+                                              kc);
+  }
+  if (trans_a) micro_kernel<ALayout::Cols, kPackedB, kRows>(kc, as, lda, bs, ldb, ct, ldc, u, cols);
+  else micro_kernel<ALayout::Rows, kPackedB, kRows>(kc, as, lda, bs, ldb, ct, ldc, u, cols);
 }
 
 // Where one block's B strips are: packed (strip s at packed + s*NR*kc, rows
@@ -208,51 +212,39 @@ struct BStrips {
 };
 
 // One B strip (kc x cols, its rows ldb floats apart) against rows [ic,
-// ic+rows) of A: the full MR strips read A in place, the ragged last one
-// reads its packed copy ap.
+// ic+rows) of A, in MR strips and a ragged last one, all read in place.
 template <bool kPackedB>
 void strip_column(bool trans_a, const float* a, Index lda, Index ic, Index rows, Index pc,
                   Index kc, const float* bs, Index ldb, float* c, Index ldc, Index jr, Update u,
-                  Index cols, const float* ap) {
-  const Index full = rows / MR * MR;
-  for (Index ir = 0; ir < full; ir += MR) {
-    float* ct = c + (ic + ir) * ldc + jr;
-    if (trans_a)
-      micro_kernel<ALayout::Cols, kPackedB>(kc, a + pc * lda + ic + ir, lda, bs, ldb, ct, ldc, u,
-                                            MR, cols);
-    else
-      micro_kernel<ALayout::Rows, kPackedB>(kc, a + (ic + ir) * lda + pc, lda, bs, ldb, ct, ldc,
-                                            u, MR, cols);
+                  Index cols) {
+  for (Index ir = 0; ir < rows; ir += MR) {
+    const Index i = ic + ir;
+    const float* as = trans_a ? a + pc * lda + i : a + i * lda + pc;
+    strip_tile<kPackedB>(std::min<Index>(MR, rows - ir), trans_a, as, lda, bs, ldb,
+                         c + i * ldc + jr, ldc, u, cols, kc);
   }
-  if (full < rows)
-    micro_kernel<ALayout::Packed, kPackedB>(kc, ap, 0, bs, ldb, c + (ic + full) * ldc + jr, ldc,
-                                            u, rows - full, cols);
 }
 
 // One block of C: rows [ic, ic+rows) x B strips [0, strips), adding
-// op(A)[ic:ic+rows, pc:pc+kc] @ B block. A is read in place (whole MR
-// strips) or, for the ragged last strip, packed first.
+// op(A)[ic:ic+rows, pc:pc+kc] @ B block.
 void block(bool trans_a, const float* a, Index lda, Index ic, Index rows, Index pc, Index kc,
-           const BStrips& b, Index strips, Index nc, float* c, Index ldc, Update u, float* ap) {
-  const Index full = rows / MR * MR;
-  if (full < rows) pack_a_strip(a, lda, trans_a, ic + full, rows - full, pc, kc, ap);
+           const BStrips& b, Index strips, Index nc, float* c, Index ldc, Update u) {
   for (Index s = 0; s < strips; ++s) {
     const Index jr = s * NR;
     const Index cols = std::min<Index>(NR, nc - jr);
     if (s < b.direct_strips)
       strip_column<false>(trans_a, a, lda, ic, rows, pc, kc, b.direct + s * NR, b.ldb, c, ldc,
-                          jr, u, cols, ap);
+                          jr, u, cols);
     else
       strip_column<true>(trans_a, a, lda, ic, rows, pc, kc, b.packed + s * NR * kc, NR, c, ldc,
-                         jr, u, cols, ap);
+                         jr, u, cols);
   }
 }
 
-// Per-thread packing buffers, grown on demand and then reused: no heap
-// traffic in steady state.
-float* thread_buffer(std::size_t floats, bool for_b) {
-  thread_local Buffer a_buf, b_buf;
-  Buffer& buf = for_b ? b_buf : a_buf;
+// The per-thread packing buffer of B, grown on demand and then reused: no
+// heap traffic in steady state.
+float* thread_buffer(std::size_t floats) {
+  thread_local Buffer buf;
   if (buf.size() < floats) buf.resize(floats);
   return buf.data();
 }
@@ -286,8 +278,7 @@ constexpr Index kDirectBRows = M3OE_SGEMM_DIRECT_B_ROWS;
 // the same FMAs in the same order.
 void gemm_task(const Problem& p, Index row_begin, Index row_end, Index col_begin, Index col_end,
                bool direct_b) {
-  float* bp = thread_buffer(std::size_t(KC * NC), true);
-  float* ap = thread_buffer(std::size_t(MR * KC), false);
+  float* bp = thread_buffer(std::size_t(KC * NC));
   for (Index jc = col_begin; jc < col_end; jc += NC) {
     const Index nc = std::min(NC, col_end - jc);
     const Index strips = (nc + NR - 1) / NR;
@@ -302,7 +293,7 @@ void gemm_task(const Problem& p, Index row_begin, Index row_end, Index col_begin
       const BStrips b{bp, direct_b ? p.b + pc * p.ldb + jc : nullptr, p.ldb, direct_strips};
       for (Index ic = row_begin; ic < row_end; ic += MC_MAX)
         block(p.trans_a, p.a, p.lda, ic, std::min(MC_MAX, row_end - ic), pc, kc, b, strips, nc,
-              p.c + jc, p.ldc, u, ap);
+              p.c + jc, p.ldc, u);
     }
   }
 }
@@ -409,7 +400,7 @@ void skinny_rows(const Problem& p, Index m, const float* bt, Index ldbt) {
 // Skinny C with A not transposed: op(B) packed as n rows of k, then dot products.
 void skinny_gemm(const Problem& p, Index m, Index n) {
   const Index ldbt = (p.k + W - 1) / W * W;
-  float* bt = thread_buffer(std::size_t(n * ldbt), true);
+  float* bt = thread_buffer(std::size_t(n * ldbt));
   for (Index j = 0; j < n; ++j)
     for (Index q = 0; q < p.k; ++q)
       bt[j * ldbt + q] = p.trans_b ? p.b[j * p.ldb + q] : p.b[q * p.ldb + j];
