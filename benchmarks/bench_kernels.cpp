@@ -3,6 +3,8 @@
 //
 //   gemm_nn/<impl>/M:../K:../N:../threads:..   C[M,N] = A[M,K] @ B[K,N], GFLOP/s
 //   gemm_tn/...  C = A^T B (weight gradients),  gemm_nt/...  C = A B^T (input gradients)
+//     shapes: the expert layers at 4096 and 40,960 rows, and the products of
+//     one domain (1365 rows) in a training step at B = 4096
 //     impl: naive (textbook loops; A @ B at M = 4096 only), eigen (Eigen 3.4
 //           product), xsimd (m3oe's kernel), openblas (cblas_sgemm, when found)
 //   fused_fwd/<impl>/rows:../cols:../threads:..   z = ReLU(LN(t + bias))
@@ -157,6 +159,18 @@ void register_gemm(const char* impl, GemmFn fn, bool naive) {
       {false, false, 40960, 256, 4},
       {true, false, 256, 40960, 4},
       {false, false, 40960, 64, 1},
+      // What a training step at B = 4096 actually runs: one domain's share,
+      // 1365 rows (of 3 domains), for the STAR layer (113 -> 512), the
+      // 512 -> 256 layer and the 9 experts side by side; forward, input
+      // gradient dX = dT W^T (nt) and weight gradient dW = X^T dT (tn).
+      {false, false, 1365, 113, 512},
+      {false, true, 1365, 512, 113},
+      {true, false, 113, 1365, 512},
+      {false, false, 1365, 512, 256},
+      {true, false, 512, 1365, 256},
+      {false, false, 1365, 256, 576},
+      {false, true, 1365, 576, 256},
+      {true, false, 256, 1365, 576},
   };
   for (const GemmShape& s : shapes) {
     if (naive && (s.ta || s.tb || s.m > 4096 || s.n < 64)) continue;
