@@ -20,9 +20,12 @@ using Vec = xsimd::batch<T, Arch>;
 template <class T>
 inline constexpr int lanes = int(Vec<T>::size);
 
-// a * b + c in one rounding. xsimd 8.1 implements fma for AVX-512 as a*b + c
-// and ISO C++ mode (-std=c++20) does not contract that, so AVX-512 gets the
-// intrinsic; every other architecture gets xsimd's own fma.
+// a * b + c in one rounding. xsimd 8.1 implements fma for AVX-512 as a
+// multiply and an add, which is one FMA instruction only if the compiler
+// happens to fuse them, so AVX-512 gets the intrinsic; every other
+// architecture gets xsimd's own fma. (GCC does fuse plain `x += a * b` in
+// scalar and auto-vectorised loops, -std=c++20 included: the order in which
+// such terms are added shows in the last bit.)
 template <class T>
 inline Vec<T> fmadd(const Vec<T>& a, const Vec<T>& b, const Vec<T>& c) {
 #if defined(__AVX512F__)

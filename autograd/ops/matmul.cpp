@@ -4,6 +4,7 @@
 #include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -30,8 +31,11 @@ void add_bias_rows(Tensor& out, const Tensor& bias) {
 }
 
 // d[1,N] (+)= the column sums of g[B,N]: each piece of kBiasRows rows sums
-// its columns, then the pieces are added in order, so the result does not
-// depend on the number of threads.
+// its columns, row after row, then the pieces are added in order, so the
+// result does not depend on the number of threads. (Not Eigen's
+// colwise().sum(): how it orders a column's terms depends on where the
+// destination lies in memory, and this buffer's alignment changes from run
+// to run.)
 void column_sums(const GradOut& d, const Tensor& g) {
   const Index cols = g.cols();
   const Index pieces = (g.rows() + kBiasRows - 1) / kBiasRows;
@@ -39,7 +43,12 @@ void column_sums(const GradOut& d, const Tensor& g) {
   part.resize(std::size_t(pieces * cols));
   real* parts = part.data();
   run_row_pieces(g.rows(), cols, kBiasRows, [&](Index r0, Index r1, Index piece) {
-    Eigen::Map<Tensor>(parts + piece * cols, 1, cols) = g.middleRows(r0, r1 - r0).colwise().sum();
+    real* sum = parts + piece * cols;
+    std::fill(sum, sum + cols, real(0));
+    for (Index r = r0; r < r1; ++r) {
+      const real* row = g.data() + r * cols;
+      for (Index j = 0; j < cols; ++j) sum[j] += row[j];
+    }
   });
   if (d.overwrite) d->setZero();
   for (Index p = 0; p < pieces; ++p) d->row(0) += Eigen::Map<const Tensor>(parts + p * cols, 1, cols);

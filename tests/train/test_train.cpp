@@ -101,6 +101,30 @@ TEST_CASE("--resume continues a run and ends exactly where the uninterrupted run
   CHECK(read(full + "/metrics.csv").substr(0, 100) == read(part + "/metrics.csv").substr(0, 100));
 }
 
+TEST_CASE("training gives the same bits on 1 and 2 threads") {
+  // The default layer widths and 512-row batches: large enough that the row
+  // loops, the bias sums and the products all run on both threads (the
+  // small configuration above stays under every parallel threshold).
+  auto args = [](const std::string& out, const std::string& threads) {
+    return std::vector<std::string>{"--synthetic", "--synthetic-rows", "3000", "--batch", "512",
+                                    "--epochs", "1", "--out", out, "--quiet", "--threads",
+                                    threads};
+  };
+  const std::string one = temp_dir("threads-1"), two = temp_dir("threads-2");
+  const train::RunResult a = run(args(one, "1"));
+  const train::RunResult b = run(args(two, "2"));
+  REQUIRE(a.history.size() == 1);
+  REQUIRE(b.history.size() == 1);
+  CHECK(a.history[0].train_loss == b.history[0].train_loss);  // bitwise
+  const train::Checkpoint ca = train::load_checkpoint(one + "/checkpoint.bin");
+  const train::Checkpoint cb = train::load_checkpoint(two + "/checkpoint.bin");
+  REQUIRE(ca.tensors.size() == cb.tensors.size());
+  for (std::size_t i = 0; i < ca.tensors.size(); ++i) {
+    INFO(ca.tensors[i].first);
+    CHECK((ca.tensors[i].second.array() == cb.tensors[i].second.array()).all());
+  }
+}
+
 TEST_CASE("AutoML modes: fixed keeps the fusion weights, the others learn them") {
   SUBCASE("fixed at 0.5 (the paper's w/o AutoML)") {
     const train::RunResult r = run(with(small_args(temp_dir("fixed"), 2), {"--automl", "fixed"}));
