@@ -33,6 +33,13 @@ struct GradOut {
   Tensor* operator->() const { return t; }
   // The GEMM beta that writes this gradient: 0 overwrites, 1 accumulates.
   real beta() const { return overwrite ? real(0) : real(1); }
+  // Puts one part of the gradient: dst = src for an overwrite, dst += src
+  // otherwise. dst is a view into *t (an Eigen block or row) or one element.
+  template <class Dst, class Src>
+  void put(Dst&& dst, const Src& src) const {
+    if (overwrite) dst = src;
+    else dst += src;
+  }
 };
 
 }  // namespace m3oe

@@ -44,7 +44,8 @@ void visit_blocks(const Tensor& a, const Tensor& b, Index rows, Index cols, bool
       else fn(r0, n, a(0, 0), b.middleRows(r0, n).array());
     };
     if (parallel)
-      run_row_pieces(rows, cols, kPieceRows, [&](Index r0, Index r1, Index) { block(r0, r1 - r0); });
+      run_row_pieces(rows, cols, kPieceRows,
+                     [&](Index r0, Index r1, Index) { block(r0, r1 - r0); });
     else
       block(0, rows);
     return;
@@ -69,10 +70,7 @@ void visit_blocks(const Tensor& a, const Tensor& b, Index rows, Index cols, bool
 template <class G>
 void accumulate(const GradOut& d, Kind kind, Index r0, Index n, const G& g) {
   switch (kind) {
-    case Kind::full:
-      if (d.overwrite) d->middleRows(r0, n).array() = g;
-      else d->middleRows(r0, n).array() += g;
-      break;
+    case Kind::full: d.put(d->middleRows(r0, n).array(), g); break;
     case Kind::row: d->array() += g.colwise().sum(); break;
     case Kind::col: d->middleRows(r0, n).array() += g.rowwise().sum(); break;
     case Kind::scalar: (*d)(0, 0) += g.sum(); break;

@@ -118,8 +118,7 @@ void mix_experts_backward(GradOut dx, GradOut drow_coef, Tensor* dshared_coef, c
         const bool want = g < R ? bool(drow_coef) : dshared_coef != nullptr;
         if (!want) continue;
         const real dot = backend::simd::dot(d, xg, K);
-        if (g < R && drow_coef.overwrite) (*drow_coef)(b, g) = dot;
-        else if (g < R) (*drow_coef)(b, g) += dot;
+        if (g < R) drow_coef.put((*drow_coef)(b, g), dot);
         else shared_part[std::size_t(piece * S + g - R)] += double(dot);
       }
     }

@@ -46,10 +46,7 @@ void scatter_rows_forward(Tensor& out, const Tensor& x, const IndexList& rows, I
 void scatter_rows_backward(GradOut dx, const Tensor& dout, const IndexList& rows) {
   if (!dx) return;
   run_row_pieces(dx->rows(), dx->cols(), kCopyRows, [&](Index begin, Index end, Index) {
-    for (Index i = begin; i < end; ++i) {
-      if (dx.overwrite) dx->row(i) = dout.row(rows[std::size_t(i)]);
-      else dx->row(i) += dout.row(rows[std::size_t(i)]);
-    }
+    for (Index i = begin; i < end; ++i) dx.put(dx->row(i), dout.row(rows[std::size_t(i)]));
   });
 }
 
@@ -72,9 +69,8 @@ void concat_cols_backward(const std::vector<GradOut>& dparts, const std::vector<
     Index at = 0;
     for (std::size_t k = 0; k < dparts.size(); ++k) {
       const GradOut& d = dparts[k];
-      const auto src = dout.block(begin, at, end - begin, widths[k]);
-      if (d && d.overwrite) d->middleRows(begin, end - begin) = src;
-      else if (d) d->middleRows(begin, end - begin) += src;
+      const Index n = end - begin;
+      if (d) d.put(d->middleRows(begin, n), dout.block(begin, at, n, widths[k]));
       at += widths[k];
     }
   });
