@@ -18,6 +18,20 @@
 
 namespace m3oe::backend {
 
+// The arguments of one Backend::gemm call, for the kernels that take several.
+struct GemmCall {
+  bool trans_a, trans_b;
+  Index m, n, k;
+  real alpha;
+  const real* a;
+  Index lda;
+  const real* b;
+  Index ldb;
+  real beta;
+  real* c;
+  Index ldc;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -29,6 +43,19 @@ class Backend {
   virtual void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, real alpha,
                     const real* a, Index lda, const real* b, Index ldb, real beta, real* c,
                     Index ldc);
+  void gemm(const GemmCall& g) {
+    gemm(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc);
+  }
+  // Two independent products: neither writes what the other reads or
+  // writes (a layer's input gradient dX = dY W^T and weight gradient
+  // dW = X^T dY). The results are those of gemm(first) then gemm(second),
+  // bit for bit; this base runs them so. The CPU backend runs them side by
+  // side, each on half of the threads (docs/kernels.md, "Two products side
+  // by side").
+  virtual void gemm_pair(const GemmCall& first, const GemmCall& second) {
+    gemm(first);
+    gemm(second);
+  }
 
   // Row layer norm: out[r,:] = gamma * (x[r,:] - mean_r) * rstd_r + beta,
   // rstd_r = 1 / sqrt(var_r + eps) with the biased variance. Saves mean[rows]

@@ -65,6 +65,8 @@ class CudaBackend final : public Backend {
   CudaBackend& operator=(const CudaBackend&) = delete;
   const char* name() const override { return "cuda"; }
 
+  using Backend::gemm;  // gemm(const GemmCall&)
+
   void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, real alpha, const real* a,
             Index lda, const real* b, Index ldb, real beta, real* c, Index ldc) override;
   void layernorm_forward(const real* x, const real* gamma, const real* beta, Index rows,

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 namespace m3oe {
 
@@ -19,6 +20,37 @@ void set_num_threads(int n);
 int num_threads();
 // True when the library was built with OpenMP.
 bool has_openmp();
+
+// Inside its scope, num_threads() on this thread returns n (>= 1), also
+// inside a parallel region: the two halves of run_side_by_side each give
+// their kernels their share of the threads this way.
+class ThreadShare {
+ public:
+  explicit ThreadShare(int n);
+  ~ThreadShare();
+  ThreadShare(const ThreadShare&) = delete;
+  ThreadShare& operator=(const ThreadShare&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Runs first() and second() at the same time, first on the calling thread
+// with threads/2 threads for its kernels, second on another with the rest
+// (threads - threads/2); with threads <= 1, or when no second thread can be
+// had, one after the other on the calling thread with all of them. Neither
+// may throw, nor touch what the other writes. Results equal the sequential
+// ones whenever each function's result is independent of its thread count,
+// as every kernel's is.
+void run_side_by_side(int threads, void (*first)(void*), void* first_arg, void (*second)(void*),
+                      void* second_arg);
+
+template <class F1, class F2>
+void run_side_by_side(int threads, F1&& first, F2&& second) {
+  run_side_by_side(
+      threads, [](void* f) { (*static_cast<std::remove_reference_t<F1>*>(f))(); }, &first,
+      [](void* f) { (*static_cast<std::remove_reference_t<F2>*>(f))(); }, &second);
+}
 
 // Runs fn(piece) once for every piece in [0, pieces), on `threads` threads
 // (static schedule) or, with threads <= 1, in order on the calling thread.

@@ -4,6 +4,7 @@
 #include "autograd/backend/simd.hpp"
 #include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/ops/gemm_call.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -13,15 +14,6 @@
 namespace m3oe::ops {
 
 namespace {
-// c (+)= op(a) @ op(b) through the active backend (as in matmul.cpp).
-void gemm(Tensor& c, const Tensor& a, bool ta, const Tensor& b, bool tb, real beta) {
-  const Index m = ta ? a.cols() : a.rows();
-  const Index k = ta ? a.rows() : a.cols();
-  const Index n = tb ? b.rows() : b.cols();
-  backend::active().gemm(ta, tb, m, n, k, real(1), a.data(), a.cols(), b.data(), b.cols(), beta,
-                         c.data(), c.cols());
-}
-
 // Rows per piece of the mixing loops (run_row_pieces): pieces are fixed by the
 // shape, so the shared coefficient's sums never depend on the thread count.
 constexpr Index kMixRows = 64;
@@ -72,8 +64,12 @@ void linear_ln_relu_backward(GradOut dx, GradOut dw, Tensor* dbias, Tensor* dgam
                                             gamma.data(), rows, groups, width,
                                             need_dt ? dt.data() : nullptr, p(dbias), p(dgamma),
                                             p(dbeta));
-  if (dx) gemm(*dx, dt, false, w, true, dx.beta());  // dx (+)= dt @ w^T
-  if (dw) gemm(*dw, x, true, dt, false, dw.beta());  // dw (+)= x^T @ dt
+  // dx (+)= dt @ w^T and dw (+)= x^T @ dt, side by side (gemm_both).
+  const backend::GemmCall dx_call =
+      dx ? gemm_call(*dx, dt, false, w, true, dx.beta()) : backend::GemmCall{};
+  const backend::GemmCall dw_call =
+      dw ? gemm_call(*dw, x, true, dt, false, dw.beta()) : backend::GemmCall{};
+  gemm_both(dx, dx_call, dw, dw_call);
 }
 
 void mix_experts_forward(Tensor& out, const Tensor& x, const Tensor* row_coef,

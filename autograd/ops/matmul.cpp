@@ -3,6 +3,7 @@
 #include "autograd/backend/backend.hpp"
 #include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/ops/gemm_call.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -11,15 +12,6 @@
 namespace m3oe::ops {
 
 namespace {
-// c (+)= alpha * op(a) @ op(b) through the active backend.
-void gemm(Tensor& c, const Tensor& a, bool ta, const Tensor& b, bool tb, real beta) {
-  const Index m = ta ? a.cols() : a.rows();
-  const Index k = ta ? a.rows() : a.cols();
-  const Index n = tb ? b.rows() : b.cols();
-  backend::active().gemm(ta, tb, m, n, k, real(1), a.data(), a.cols(), b.data(), b.cols(), beta,
-                         c.data(), c.cols());
-}
-
 // Rows per piece of the bias loops (run_row_pieces).
 constexpr Index kBiasRows = 256;
 
@@ -76,14 +68,14 @@ void matmul_forward(Tensor& out, const Tensor& a, const Tensor& b, bool trans_a,
 //   C = A^T B^T  : dA = B^T dC^T,    dB = dC^T A^T
 void matmul_backward(GradOut da, GradOut db, const Tensor& dout, const Tensor& a, const Tensor& b,
                      bool trans_a, bool trans_b) {
-  if (da) {
-    if (!trans_a) gemm(*da, dout, false, b, !trans_b, da.beta());
-    else gemm(*da, b, trans_b, dout, true, da.beta());
-  }
-  if (db) {
-    if (!trans_b) gemm(*db, a, !trans_a, dout, false, db.beta());
-    else gemm(*db, dout, true, a, trans_a, db.beta());
-  }
+  backend::GemmCall da_call{}, db_call{};
+  if (da)
+    da_call = !trans_a ? gemm_call(*da, dout, false, b, !trans_b, da.beta())
+                       : gemm_call(*da, b, trans_b, dout, true, da.beta());
+  if (db)
+    db_call = !trans_b ? gemm_call(*db, a, !trans_a, dout, false, db.beta())
+                       : gemm_call(*db, dout, true, a, trans_a, db.beta());
+  gemm_both(da, da_call, db, db_call);  // side by side when both are wanted
 }
 
 void linear_forward(Tensor& out, const Tensor& x, const Tensor& w, const Tensor* bias) {

@@ -278,6 +278,18 @@ TEST_CASE("an op that reads one node twice adds both of its gradient parts") {
   const Tensor ones = Tensor::Ones(24, 24);
   CHECK(x.grad().isApprox(Tensor(ones * xv.transpose() + xv.transpose() * ones), 1e-5f));
 
+  // The same with products large enough to run side by side on 2 threads
+  // (Backend::gemm_pair): both parts go into one gradient, so they must run
+  // one after the other, never at the same time.
+  set_num_threads(2);
+  Tensor bv(160, 160);
+  for (Index i = 0; i < bv.size(); ++i) bv.data()[i] = real((i * 31) % 23) / 23 - real(0.5);
+  Var big(bv, true);
+  sum(matmul(big, big)).backward();
+  const Tensor big_ones = Tensor::Ones(160, 160);
+  CHECK(big.grad().isApprox(Tensor(big_ones * bv.transpose() + bv.transpose() * big_ones), 1e-5f));
+  set_num_threads(0);
+
   // mix_experts(x, x) with blocks of one column: out[b] = sum_g x[b,g]^2, so
   // dx = 2x, half through the experts input and half through the coefficients.
   Var y(mat(2, 3, {1, -2, 3, 0.5f, 0.25f, -1}), true);

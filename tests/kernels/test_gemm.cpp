@@ -179,6 +179,66 @@ TEST_CASE("gemm gives the same bits for 1, 2 and 3 threads") {
   }
 }
 
+namespace {
+backend::GemmCall call_of(const Case& c, const Operands& o, Array& out) {
+  return {c.ta, c.tb, c.m, c.n, c.k, c.alpha, o.a.data(), o.lda, o.b.data(), o.ldb, c.beta,
+          out.data(), o.ldc};
+}
+}  // namespace
+
+TEST_CASE("gemm_pair gives the bits of two gemm calls, on any number of threads") {
+  // A layer's dX = dY W^T and dW = X^T dY (700 rows, 113 -> 256: side by
+  // side from 2 threads on), a pair with one product below the side-by-side
+  // threshold (one after the other), and two unrelated shapes.
+  const Case pairs[][2] = {
+      {{false, true, 700, 113, 256, 0, 0, 0, 1, 0}, {true, false, 113, 256, 700, 0, 0, 0, 1, 1}},
+      {{false, true, 700, 4, 64, 0, 0, 0, 1, 0}, {true, false, 64, 256, 700, 0, 0, 0, 1, 1}},
+      {{false, false, 1031, 577, 300, 1, 2, 3, 1, 1}, {true, true, 45, 130, 700, 0, 0, 0, 2, 0}}};
+  unsigned seed = 500;
+  for (const auto& pair : pairs) {
+    INFO(describe(pair[0]) << " | " << describe(pair[1]));
+    const Operands o1 = make_operands(pair[0], seed++), o2 = make_operands(pair[1], seed++);
+    set_num_threads(1);
+    const Array want1 = run(backend::default_cpu(), pair[0], o1, o1.c0);
+    const Array want2 = run(backend::default_cpu(), pair[1], o2, o2.c0);
+    for (int threads : {1, 2, 3, 4}) {
+      INFO(threads << " threads");
+      set_num_threads(threads);
+      Array got1 = o1.c0, got2 = o2.c0;
+      backend::default_cpu().gemm_pair(call_of(pair[0], o1, got1), call_of(pair[1], o2, got2));
+      require_same_bits(want1, got1, "first product");
+      require_same_bits(want2, got2, "second product");
+    }
+    set_num_threads(0);
+  }
+}
+
+TEST_CASE("run_side_by_side runs both halves, each with its share of the threads") {
+  for (int threads : {1, 2, 3, 5}) {
+    INFO(threads << " threads");
+    int first_threads = 0, second_threads = 0, calls = 0;
+    run_side_by_side(
+        threads,
+        [&] {
+          first_threads = num_threads();
+          ++calls;
+        },
+        [&] {
+          second_threads = num_threads();
+          ++calls;
+        });
+    CHECK(calls == 2);
+    if (has_openmp() && threads >= 2) {
+      CHECK(first_threads == threads / 2);
+      CHECK(second_threads == threads - threads / 2);
+    } else {
+      CHECK(first_threads == num_threads());
+      CHECK(second_threads == num_threads());
+    }
+  }
+  CHECK(num_threads() >= 1);  // the shares end with their scope
+}
+
 TEST_CASE("set_num_threads / num_threads") {
   set_num_threads(3);
   CHECK(num_threads() == (has_openmp() ? 3 : 1));
