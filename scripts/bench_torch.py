@@ -67,6 +67,39 @@ def ensure_thread_env(threads, wait_policy):
     os.execve(sys.executable, [sys.executable] + sys.argv, {**env, **wanted})
 
 
+def openblas_core():
+    """The OpenBLAS kernel set this process's torch runs its matrix products
+    on ('?' when no OpenBLAS is loaded): OpenBLAS picks it from the CPU
+    unless OPENBLAS_CORETYPE names one."""
+    import ctypes
+    with open("/proc/self/maps") as maps:
+        paths = sorted({line.split()[-1] for line in maps if "libopenblas" in line})
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return "?"
+
+
+def check_float_products(torch):
+    """Exits when float32 products are wrong: an old OpenBLAS on a CPU it was
+    not written for may pick kernels that compute wrong results (why some
+    machines set OPENBLAS_CORETYPE), and a fast wrong product would be
+    compared as if right."""
+    g = torch.Generator().manual_seed(SEED)
+    for m, k, n in ((512, 512, 512), (1365, 113, 512), (113, 1365, 256)):
+        a, b = torch.randn(m, k, generator=g), torch.randn(k, n, generator=g)
+        for got in (a @ b, (a.t().contiguous().t()) @ b, a @ b.t().contiguous().t()):
+            exact = a.double() @ b.double()
+            err = ((got.double() - exact).abs().max() / exact.abs().max()).item()
+            if not err < 1e-4:
+                sys.exit(f"bench_torch.py: float32 product {m}x{k}x{n} is wrong (relative error "
+                         f"{err:.2e}) with OpenBLAS core {openblas_core()}; set OPENBLAS_CORETYPE")
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, required=True)
@@ -104,6 +137,9 @@ def main():
     ensure_thread_env(args.threads, args.wait_policy)
 
     import torch  # after the environment is final
+
+    check_float_products(torch)
+    core = openblas_core()
 
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
     import parity_reference as ref
@@ -215,7 +251,8 @@ def main():
                               "threads": args.threads, "rows_per_s": rows / med,
                               "step_s_median": med, "step_s": per_step,
                               "steps_per_repetition": steps_per_rep,
-                              "warmup_steps": warmup, "torch": torch.__version__}), flush=True)
+                              "warmup_steps": warmup, "torch": torch.__version__,
+                              "openblas_core": core}), flush=True)
 
 
 if __name__ == "__main__":

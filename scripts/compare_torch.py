@@ -3,6 +3,13 @@
 
     /usr/bin/python3 scripts/compare_torch.py [--build build] [--out results.md]
 
+PyTorch runs on the OpenBLAS kernels OpenBLAS picks for this CPU
+(--torch-openblas-core auto: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which
+some machines set for old OpenBLAS builds, are removed from its environment
+after bench_torch.py has checked that its float products are right) and with
+the heap policy our benchmark runs with (--torch-heap keep: GLIBC_TUNABLES
+with the settings of keep_freed_memory()); docs/performance.md has why.
+
 For each thread count P (default 1 and 2), with OMP_NUM_THREADS =
 OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = P for both sides, and each side's
 OMP_WAIT_POLICY (--torch-wait-policy, default PASSIVE, which Debian's torch
@@ -56,6 +63,14 @@ def parse_args():
                         "libgomp spins a while, then sleeps)")
     p.add_argument("--torch-wait-policy", default="PASSIVE", choices=("PASSIVE", "ACTIVE", "default"),
                    help="OMP_WAIT_POLICY for PyTorch (default: %(default)s)")
+    p.add_argument("--torch-heap", default="keep", choices=("keep", "default"),
+                   help="PyTorch's heap: 'keep' gives it the policy of our keep_freed_memory() "
+                        "through GLIBC_TUNABLES (freed memory stays mapped, no mmap per large "
+                        "block), 'default' glibc's own (default: %(default)s)")
+    p.add_argument("--torch-openblas-core", default="auto", choices=("auto", "inherit"),
+                   help="'auto' removes OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from PyTorch's "
+                        "environment, so OpenBLAS picks its kernels for this CPU (bench_torch.py "
+                        "checks its products first); 'inherit' keeps them (default: %(default)s)")
     p.add_argument("--python", default="/usr/bin/python3",
                    help="the Python with torch (default: %(default)s)")
     p.add_argument("--out", default=None, help="also write the table (Markdown) to this file")
@@ -130,11 +145,28 @@ def ours(bench, threads, batches, args):
     return results
 
 
+# glibc's malloc settings that match keep_freed_memory() (autograd/backend/
+# allocator.cpp): no block served by mmap, freed memory never trimmed. Without
+# them PyTorch maps and unmaps every large activation each step, and on a
+# machine where page faults are slow (a VM) that, not arithmetic, sets its pace.
+KEEP_HEAP_TUNABLES = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295"
+
+
+def torch_env(threads, args):
+    env = thread_env(threads, args.torch_wait_policy)
+    if args.torch_heap == "keep":
+        env["GLIBC_TUNABLES"] = ":".join(filter(None, [env.get("GLIBC_TUNABLES"), KEEP_HEAP_TUNABLES]))
+    if args.torch_openblas_core == "auto":
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+    return env
+
+
 def torch_side(threads, batches, args):
     out = run([args.python, str(REPO / "scripts" / "bench_torch.py"), "--threads", str(threads),
                "--batches", ",".join(map(str, batches)), "--repetitions", str(args.repetitions),
                "--wait-policy", args.torch_wait_policy],
-              thread_env(threads, args.torch_wait_policy))
+              torch_env(threads, args))
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return {(r["case"], r["batch"]): r for r in rows}
 
@@ -184,9 +216,11 @@ def main():
     peaks = {t: t * core_peak for t in args.threads}
 
     table = []
+    torch_info = {}
     for threads in args.threads:
         mine = ours(bench, threads, args.batches, args)
         theirs = torch_side(threads, args.batches, args)
+        torch_info = next(iter(theirs.values()), {})
         peak = peaks[threads]
         for case in CASES:
             for batch in args.batches:
@@ -218,6 +252,10 @@ def main():
         f"- FMA peak ({context.get('simd', '?')}): {peak_note}",
         f"- environment of both: OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = threads, "
         f"OMP_WAIT_POLICY: PyTorch {args.torch_wait_policy}, ours {args.ours_wait_policy} ('default' = unset)",
+        f"- PyTorch: torch {torch_info.get('torch', '?')}, OpenBLAS kernels "
+        f"{torch_info.get('openblas_core', '?')} (--torch-openblas-core {args.torch_openblas_core}), "
+        f"heap {args.torch_heap}"
+        + (f" (GLIBC_TUNABLES={KEEP_HEAP_TUNABLES}, as our keep_freed_memory())" if args.torch_heap == "keep" else " (glibc's defaults)"),
         f"- rows/s: medians of {args.repetitions} repetitions on each side",
         "",
         "| case | batch | threads | ours rows/s | PyTorch rows/s | ours / PyTorch | ours GFLOP/s "
