@@ -326,6 +326,9 @@ int main(int argc, char** argv) {
   register_gemm("xsimd", gemm_xsimd, false);
 #ifdef M3OE_HAVE_OPENBLAS
   register_gemm("openblas", gemm_openblas, false);
+  // Which of OpenBLAS's kernel sets runs: OPENBLAS_CORETYPE, where a machine
+  // sets it, overrides OpenBLAS's own choice for this CPU (docs/performance.md).
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
 #endif
   register_fused("unfused_ref", fwd_unfused_ref, bwd_unfused_ref);
   register_fused("fused_ref", fused_fwd(backend::reference()), fused_bwd(backend::reference()));
