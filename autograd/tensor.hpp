@@ -10,6 +10,8 @@
 // finite differences are accurate to ~1e-8 instead of ~1e-3.
 #pragma once
 
+#include "autograd/abi.hpp"  // before Eigen: fixes its alignment
+
 #include <Eigen/Core>
 
 #include <cstdint>

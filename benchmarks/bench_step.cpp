@@ -32,11 +32,11 @@
 //                                  (GFLOP/s), the 100% of "% of peak"
 #include "autograd/backend/allocator.hpp"
 #include "autograd/backend/threads.hpp"
+#include "autograd/rng.hpp"
 #include "m3oe/config.hpp"
 #include "m3oe/infer.hpp"
 #include "m3oe/loss.hpp"
 #include "m3oe/model.hpp"
-#include "m3oe/rng.hpp"
 #include "optim/adam.hpp"
 
 #include <benchmark/benchmark.h>

@@ -11,10 +11,10 @@
 //          A Sequential: "0", "1" (LayerNorm), "2" (ReLU), "3".
 #pragma once
 
+#include "autograd/rng.hpp"
 #include "layers/containers.hpp"
 #include "layers/layernorm.hpp"
 #include "layers/linear.hpp"
-#include "m3oe/rng.hpp"
 
 #include <utility>
 #include <vector>

@@ -6,8 +6,8 @@
 // (tests/layers/test_parity.cpp) instead of re-drawing them.
 #pragma once
 
+#include "autograd/rng.hpp"
 #include "autograd/tensor.hpp"
-#include "m3oe/rng.hpp"
 
 namespace m3oe::nn::init {
 

@@ -7,8 +7,8 @@
 // Converting a PyTorch state dict means transposing each Linear weight.
 #pragma once
 
+#include "autograd/rng.hpp"
 #include "layers/containers.hpp"
-#include "m3oe/rng.hpp"
 
 namespace m3oe::nn {
 

@@ -12,8 +12,8 @@
 // the same numbers.
 #pragma once
 
+#include "autograd/rng.hpp"
 #include "layers/containers.hpp"
-#include "m3oe/rng.hpp"
 
 #include <vector>
 

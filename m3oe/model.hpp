@@ -27,9 +27,9 @@
 #pragma once
 
 #include "layers/blocks.hpp"
-#include "layers/embedding.hpp"
 #include "layers/star.hpp"
 #include "m3oe/config.hpp"
+#include "m3oe/feature_embedder.hpp"
 #include "m3oe/model_interface.hpp"
 
 #include <vector>

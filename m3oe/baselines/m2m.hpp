@@ -21,10 +21,10 @@
 // weights are formed once per domain and batch.
 #pragma once
 
-#include "layers/embedding.hpp"
 #include "layers/linear.hpp"
 #include "m3oe/baselines/common.hpp"
 #include "m3oe/baselines/config.hpp"
+#include "m3oe/feature_embedder.hpp"
 
 namespace m3oe::baselines {
 

@@ -23,10 +23,10 @@
 #pragma once
 
 #include "layers/blocks.hpp"
-#include "layers/embedding.hpp"
 #include "layers/linear.hpp"
 #include "layers/star.hpp"
 #include "m3oe/config.hpp"
+#include "m3oe/feature_embedder.hpp"
 #include "m3oe/model_interface.hpp"
 
 namespace m3oe::baselines {

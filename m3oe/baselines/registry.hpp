@@ -12,10 +12,10 @@
 //   star, m2m                     the multi-domain models
 #pragma once
 
+#include "autograd/rng.hpp"
 #include "m3oe/baselines/config.hpp"
 #include "m3oe/config.hpp"
 #include "m3oe/model_interface.hpp"
-#include "m3oe/rng.hpp"
 
 #include <memory>
 #include <string>

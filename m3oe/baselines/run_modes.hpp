@@ -17,9 +17,9 @@
 // early-stopping decision (mean validation AUC over all cells).
 #pragma once
 
-#include "layers/embedding.hpp"
 #include "m3oe/baselines/common.hpp"
 #include "m3oe/baselines/config.hpp"
+#include "m3oe/feature_embedder.hpp"
 
 #include <functional>
 #include <memory>

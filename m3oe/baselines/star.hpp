@@ -19,11 +19,11 @@
 // Linear-LN-ReLU block every other model here uses (docs/baselines.md).
 #pragma once
 
-#include "layers/embedding.hpp"
 #include "layers/layernorm.hpp"
 #include "layers/linear.hpp"
 #include "m3oe/baselines/common.hpp"
 #include "m3oe/baselines/config.hpp"
+#include "m3oe/feature_embedder.hpp"
 
 namespace m3oe::baselines {
 

@@ -2,12 +2,12 @@
 
 #include "autograd/backend/cuda_loader.hpp"
 #include "autograd/backend/threads.hpp"
+#include "autograd/rng.hpp"
 #include "m3oe/data/table.hpp"
 #include "m3oe/train/checkpoint.hpp"
 #include "m3oe/train/results.hpp"
 #include "m3oe/train/trainer.hpp"
 #include "m3oe/util/files.hpp"
-#include "m3oe/rng.hpp"
 
 #include <cstdio>
 #include <map>

@@ -3,12 +3,12 @@
 #include "autograd/ops.hpp"
 #include "m3oe/baselines/registry.hpp"
 
+#include "autograd/rng.hpp"
 #include "m3oe/data/movielens.hpp"
 #include "m3oe/data/synthetic.hpp"
 #include "m3oe/data/table.hpp"
 #include "m3oe/infer.hpp"
 #include "m3oe/loss.hpp"
-#include "m3oe/rng.hpp"
 #include "m3oe/train/checkpoint.hpp"
 #include "m3oe/train/progress.hpp"
 #include "m3oe/train/results.hpp"

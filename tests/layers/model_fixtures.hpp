@@ -1,8 +1,8 @@
 // Small schemas and random batches for the model tests.
 #pragma once
 
+#include "autograd/rng.hpp"
 #include "m3oe/data/dataset.hpp"
-#include "m3oe/rng.hpp"
 
 #include <string>
 

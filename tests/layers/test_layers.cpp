@@ -1,12 +1,13 @@
 // The layers: shapes, initialisation, forward values, errors; and the Rng.
 #include "autograd/ops.hpp"
+#include "autograd/rng.hpp"
 #include "layers/blocks.hpp"
 #include "layers/embedding.hpp"
 #include "layers/init.hpp"
 #include "layers/layernorm.hpp"
 #include "layers/linear.hpp"
 #include "layers/star.hpp"
-#include "m3oe/rng.hpp"
+#include "m3oe/feature_embedder.hpp"
 
 #include <doctest/doctest.h>
 

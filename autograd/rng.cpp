@@ -1,4 +1,4 @@
-#include "m3oe/rng.hpp"
+#include "autograd/rng.hpp"
 
 #include <cmath>
 #include <numbers>

@@ -1,4 +1,5 @@
-// rng.hpp: the one random number generator of m3oe.cpp.
+// rng.hpp: the one random number generator of m3oe.cpp (autograd/ holds it so
+// that layers/ and everything above can draw from it).
 //
 // Every random choice (weight init, synthetic data, shuffles) draws from an
 // Rng built from the run's seed, so one seed reproduces a whole run.
