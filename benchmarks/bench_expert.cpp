@@ -3,6 +3,7 @@
 //
 //   bench_expert [--batch B] [--in K] [--out N] [--experts G] [--threads T]
 //                [--pass forward|backward|both] [--min-time S] [--repeat R] [--seed S]
+//                [--peak-gflops P]
 //
 // The layer: G experts on the same input x[B,K], expert g computing
 // z_g = ReLU(LayerNorm(x @ W_g + b_g)) with W_g [K,N], as M3oE's experts do.
@@ -30,7 +31,9 @@
 // table shows the median batch's ms per call. GFLOP/s counts the products
 // only: 2*B*K*N*G FLOPs forward, twice that backward (dX and dW; the bias,
 // LayerNorm and ReLU are left out). % of peak divides by the FMA peak
-// measured at start on the same number of threads (fma_peak.hpp).
+// measured at start on the same number of threads (fma_peak.hpp), or the one
+// given by --peak-gflops. Threads: --threads, else OMP_NUM_THREADS, else all
+// cores; Eigen and OpenBLAS get the same number.
 #include "autograd/backend/allocator.hpp"
 #include "autograd/backend/backend.hpp"
 #include "autograd/backend/threads.hpp"
@@ -75,11 +78,13 @@ struct Options {
   double min_time = 0.5;  // seconds of timed calls per case, all batches together
   int repeat = 5;         // timed batches per case; the median is shown
   std::uint64_t seed = 1;
+  double peak_gflops = 0;  // 0: measure the FMA peak at start
 };
 
 const char* kUsage =
     "usage: bench_expert [--batch B] [--in K] [--out N] [--experts G] [--threads T]\n"
     "                    [--pass forward|backward|both] [--min-time S] [--repeat R] [--seed S]\n"
+    "                    [--peak-gflops P]\n"
     "Times G experts ReLU(LayerNorm(Linear K->N)) on a batch of B rows: the fused op, the\n"
     "modular layers and the raw products, after checking them against a double reference.\n"
     "  --batch B      rows (default 1024)          --in K       input width (256)\n"
@@ -88,7 +93,8 @@ const char* kUsage =
     "  --pass P       forward, backward or both (both)\n"
     "  --min-time S   seconds of timed calls per case (0.5)\n"
     "  --repeat R     timed batches per case, median shown (5)\n"
-    "  --seed S       seed of the weights and data (1)\n";
+    "  --seed S       seed of the weights and data (1)\n"
+    "  --peak-gflops P  the FMA peak of T threads in GFLOP/s, instead of measuring it\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
   std::fprintf(stderr, "bench_expert: %s\n(--help lists the flags)\n", what.c_str());
@@ -124,7 +130,7 @@ Options parse_options(int argc, char** argv) {
     const auto eq = flag.find('=');  // --flag=value or --flag value
     if (eq != std::string::npos) flag.resize(eq);
     const std::string known =
-        " --batch --in --out --experts --threads --pass --min-time --repeat --seed ";
+        " --batch --in --out --experts --threads --pass --min-time --repeat --seed --peak-gflops ";
     if (known.find(" " + flag + " ") == std::string::npos)
       usage_error("unknown flag '" + arg + "'");
     if (eq != std::string::npos) {
@@ -141,6 +147,7 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--min-time") o.min_time = parse_number<double>(flag, value, 1e-6, 3600);
     else if (flag == "--repeat") o.repeat = parse_number<int>(flag, value, 1, 1000);
     else if (flag == "--seed") o.seed = parse_number<std::uint64_t>(flag, value, 0, UINT64_MAX);
+    else if (flag == "--peak-gflops") o.peak_gflops = parse_number<double>(flag, value, 1e-3, 1e9);
     else {  // --pass
       if (value != "forward" && value != "backward" && value != "both")
         usage_error("--pass must be forward, backward or both, got '" + value + "'");
@@ -433,12 +440,12 @@ double ms_per_call(const std::function<void()>& prepare, const std::function<voi
   return 1e3 * batches[batches.size() / 2];
 }
 
-// The best of 5 runs of the FMA chains on `threads` threads, GFLOP/s.
+// The best of 10 runs of the FMA chains on `threads` threads, GFLOP/s.
 double fma_peak_gflops(int threads) {
   constexpr std::int64_t kLoops = 2'000'000;  // 1 GFLOP per thread (AVX-512): ~7 ms
   std::vector<float> sink;
   double best = 0;
-  for (int run = 0; run < 5; ++run) {
+  for (int run = 0; run < 10; ++run) {
     const auto start = Clock::now();
     bench::run_fma_chains(threads, kLoops, sink);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -452,9 +459,10 @@ double fma_peak_gflops(int threads) {
 int main(int argc, char** argv) {
   const Options o = parse_options(argc, argv);
   keep_freed_memory();  // the heap policy of the m3oe command
-  // Threads as `m3oe --threads` applies them; OMP_NUM_THREADS is num_threads()'s default.
-  const int threads = o.threads > 0 ? o.threads : num_threads();
-  set_num_threads(threads);
+  // Threads as `m3oe --threads` applies them; without the flag num_threads()
+  // is OpenMP's default: OMP_NUM_THREADS, else all cores.
+  if (o.threads > 0) set_num_threads(o.threads);
+  const int threads = num_threads();
   Eigen::setNbThreads(threads);
 #ifdef M3OE_HAVE_OPENBLAS
   openblas_set_num_threads(threads);
@@ -462,16 +470,17 @@ int main(int argc, char** argv) {
 
   ExpertLayer L(o);
   const double fwd_flops = 2.0 * double(L.B) * double(L.K) * double(L.N) * double(L.G);
-  const double peak = fma_peak_gflops(threads);
+  const double peak = o.peak_gflops > 0 ? o.peak_gflops : fma_peak_gflops(threads);
   std::printf("bench_expert: %lld experts ReLU(LayerNorm(Linear %lld -> %lld)), batch %lld, "
               "%d thread%s\n",
               (long long)L.G, (long long)L.K, (long long)L.N, (long long)L.B, threads,
               threads == 1 ? "" : "s");
   std::printf("FLOPs counted: the products only, 2*B*K*N*G = %.4g MFLOP forward, twice that "
               "backward\n", fwd_flops * 1e-6);
-  std::printf("FMA peak: %.1f GFLOP/s on %d thread%s (%s, %zu floats per register)\n", peak,
-              threads, threads == 1 ? "" : "s", xsimd::default_arch::name(),
-              std::size_t(xsimd::batch<float>::size));
+  std::printf("FMA peak: %.1f GFLOP/s on %d thread%s (%s, %s, %zu floats per register)\n",
+              peak, threads, threads == 1 ? "" : "s",
+              o.peak_gflops > 0 ? "given by --peak-gflops" : "measured, best of 10",
+              xsimd::default_arch::name(), std::size_t(xsimd::batch<float>::size));
   if (!check(L, o)) return 1;
 
   std::printf("\n%-14s %-9s %12s %10s %10s\n", "case", "pass", "ms/call", "GFLOP/s", "% of peak");
@@ -482,18 +491,19 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   };
   const auto nothing = [] {};
-  Var z;
+  Var z;  // the last result; a forward's graph is freed before the next, untimed
+  const auto free_z = [&] { z = Var(); };
   const struct {
     const char* name;
     Var (ExpertLayer::*run)() const;
   } paths[] = {{"fused", &ExpertLayer::fused}, {"modular", &ExpertLayer::modular}};
   for (const auto& path : paths) {
-    if (o.forward) report(path.name, false, ms_per_call(nothing, [&] { z = (L.*path.run)(); }, o));
+    if (o.forward) report(path.name, false, ms_per_call(free_z, [&] { z = (L.*path.run)(); }, o));
     if (o.backward)
       report(path.name, true, ms_per_call([&] { L.zero_grad(); z = (L.*path.run)(); },
                                           [&] { z.backward(L.dz); }, o));
   }
-  z = Var();
+  free_z();
   Products p{L.x_fused.value(), L.w.value(), L.dz, Tensor(L.B, L.G * L.N), Tensor(L.B, L.K),
              Tensor(L.K, L.G * L.N)};
   for (const GemmWay& way : gemm_ways()) {
