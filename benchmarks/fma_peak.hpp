@@ -14,6 +14,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <time.h>
+
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -41,12 +43,27 @@ inline double fma_flops(int threads, std::int64_t loops) {
   return double(threads) * double(loops) * kFmaChains * double(xsimd::batch<float>::size) * 2;
 }
 
-// fma_chains(loops) on `threads` std::threads at once, their sums in sink.
-inline void run_fma_chains(int threads, std::int64_t loops, std::vector<float>& sink) {
+// The CPU time the calling thread has run, in seconds: unlike wall time it
+// does not grow while other processes have the core.
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// fma_chains(loops) on `threads` std::threads at once, their sums in sink;
+// with cpu_seconds, each thread's CPU time for its chains goes there.
+inline void run_fma_chains(int threads, std::int64_t loops, std::vector<float>& sink,
+                           std::vector<double>* cpu_seconds = nullptr) {
   sink.assign(static_cast<std::size_t>(threads), 0.0f);
+  if (cpu_seconds) cpu_seconds->assign(static_cast<std::size_t>(threads), 0.0);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&sink, t, loops] { sink[std::size_t(t)] = fma_chains(loops); });
+    pool.emplace_back([&sink, cpu_seconds, t, loops] {
+      const double start = thread_cpu_seconds();
+      sink[std::size_t(t)] = fma_chains(loops);
+      if (cpu_seconds) (*cpu_seconds)[std::size_t(t)] = thread_cpu_seconds() - start;
+    });
   for (auto& th : pool) th.join();
 }
 
