@@ -246,6 +246,7 @@ MatD product(const MatD& a, const MatD& b) {
 struct Reference {
   MatD x, w, t, xhat, rstd, z;  // t = x W [B,G*N]; rstd [B,G]
   MatD dt, dx, dw;              // from backward()
+  Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> gate;  // dt's ReLU gate
 
   explicit Reference(const ExpertLayer& L)
       : x(L.x_fused.value().cast<double>()), w(L.w.value().cast<double>()) {
@@ -274,14 +275,17 @@ struct Reference {
   // dt = rstd (g - mean(g) - xhat mean(g xhat)); then dx = dt W^T, dW = x^T dt.
   // The ReLU gate is taken from `z_gate`, the float path's own output: an
   // output within rounding of 0 must not flip the gate between float and double.
+  // (The fused and the modular path mostly agree on it: then it runs once.)
   void backward(const ExpertLayer& L, const Tensor& z_gate) {
+    if (dt.size() != 0 && (gate == (z_gate.array() > 0)).all()) return;
+    gate = z_gate.array() > 0;
     const Index N = L.N, G = L.G;
     dt.resize(L.B, G * N);
     for (Index r = 0; r < L.B; ++r)
       for (Index g = 0; g < G; ++g) {
         double mean_g = 0, mean_gx = 0;
         for (Index j = g * N; j < (g + 1) * N; ++j) {
-          const double gj = z_gate(r, j) > 0 ? L.dz(r, j) * L.gamma.value()(0, j) : 0.0;
+          const double gj = gate(r, j) ? L.dz(r, j) * L.gamma.value()(0, j) : 0.0;
           dt(r, j) = gj;
           mean_g += gj / double(N);
           mean_gx += gj * xhat(r, j) / double(N);
