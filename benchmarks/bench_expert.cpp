@@ -60,6 +60,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace m3oe;
@@ -229,6 +230,15 @@ struct ExpertLayer {
   }
 };
 
+// The two paths through the graph.
+struct Path {
+  const char* name;
+  Var (ExpertLayer::*run)() const;
+  bool fused;
+};
+constexpr Path kPaths[] = {{"fused", &ExpertLayer::fused, true},
+                           {"modular", &ExpertLayer::modular, false}};
+
 // ---------------------------------------------------------------- reference
 
 // C = A B in double: the textbook loop (i, p, j), rows over OpenMP threads.
@@ -360,7 +370,7 @@ constexpr double kTolerance = 1e-3;  // x max(1, max |reference|)
 // kernel by their size, so 1e-3 tells them apart with room to spare.
 double compare(const char* way, const char* what, const Tensor& got, const MatD& want,
                std::vector<std::string>& failures) {
-  const double diff = (got.cast<double>() - want).cwiseAbs().maxCoeff();
+  const double diff = (got.cast<double>() - want).cwiseAbs().maxCoeff<Eigen::PropagateNaN>();
   const double tol = kTolerance * std::max(1.0, want.cwiseAbs().maxCoeff());
   if (!(diff <= tol)) {
     char line[200];
@@ -377,20 +387,15 @@ bool check(ExpertLayer& L, const Options& o) {
   std::vector<std::string> failed;
   std::printf("check against a double-precision reference, max |difference| (tolerance %.0e "
               "x max(1, max |reference|)):\n", kTolerance);
-  const struct {
-    const char* name;
-    Var (ExpertLayer::*run)() const;
-  } paths[] = {{"fused", &ExpertLayer::fused}, {"modular", &ExpertLayer::modular}};
-  for (const auto& path : paths) {
+  for (const Path& path : kPaths) {
     L.zero_grad();
     const Var z = (L.*path.run)();
     std::printf("  %-14s z %.2e", path.name, compare(path.name, "z", z.value(), ref.z, failed));
     if (o.backward) {
       z.backward(L.dz);
       ref.backward(L, z.value());
-      const bool fused = path.name[0] == 'f';
-      const Tensor& dx = (fused ? L.x_fused : L.x_modular).grad();
-      const Tensor dw = fused ? L.w.grad() : L.modular_weight_grad();
+      const Tensor& dx = (path.fused ? L.x_fused : L.x_modular).grad();
+      const Tensor dw = path.fused ? L.w.grad() : L.modular_weight_grad();
       const double dx_diff = compare(path.name, "dx", dx, ref.dx, failed);
       std::printf("  dx %.2e  dW %.2e", dx_diff, compare(path.name, "dW", dw, ref.dw, failed));
     }
@@ -446,8 +451,10 @@ double ms_per_call(const std::function<void()>& prepare, const std::function<voi
 
 // The FMA peak of `threads` threads, GFLOP/s: the chains of fma_peak.hpp
 // run on all of them at once, each thread's FLOPs divided by its own CPU
-// time, summed; the best of 3 runs. CPU time rather than wall time, so that
-// other processes taking the cores during the run do not lower the peak.
+// time; the best of 3 runs of the mean per thread, times the threads (at
+// most one per core: more threads than cores share them). CPU time rather
+// than wall time, so that other processes taking the cores during the run
+// do not lower the peak.
 double fma_peak_gflops(int threads) {
   constexpr std::int64_t kLoops = 2'000'000;  // 1 GFLOP per thread (AVX-512): ~7 ms
   std::vector<float> sink;
@@ -455,11 +462,12 @@ double fma_peak_gflops(int threads) {
   double best = 0;
   for (int run = 0; run < 3; ++run) {
     bench::run_fma_chains(threads, kLoops, sink, &cpu_seconds);
-    double gflops = 0;
-    for (double s : cpu_seconds) gflops += bench::fma_flops(1, kLoops) / s * 1e-9;
-    best = std::max(best, gflops);
+    double per_thread = 0;
+    for (double s : cpu_seconds) per_thread += bench::fma_flops(1, kLoops) / s * 1e-9 / threads;
+    best = std::max(best, per_thread);
   }
-  return best;
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  return best * std::min(threads, cores);
 }
 
 }  // namespace
@@ -501,17 +509,14 @@ int main(int argc, char** argv) {
   const auto nothing = [] {};
   Var z;  // the last result; a forward's graph is freed before the next, untimed
   const auto free_z = [&] { z = Var(); };
-  const struct {
-    const char* name;
-    Var (ExpertLayer::*run)() const;
-  } paths[] = {{"fused", &ExpertLayer::fused}, {"modular", &ExpertLayer::modular}};
-  for (const auto& path : paths) {
+  for (const Path& path : kPaths) {
     if (o.forward) report(path.name, false, ms_per_call(free_z, [&] { z = (L.*path.run)(); }, o));
     if (o.backward)
       report(path.name, true, ms_per_call([&] { L.zero_grad(); z = (L.*path.run)(); },
                                           [&] { z.backward(L.dz); }, o));
   }
   free_z();
+  // The products' timing does not depend on the values: dz stands in for dt.
   Products p{L.x_fused.value(), L.w.value(), L.dz, Tensor(L.B, L.G * L.N), Tensor(L.B, L.K),
              Tensor(L.K, L.G * L.N)};
   for (const GemmWay& way : gemm_ways()) {
