@@ -33,6 +33,7 @@
 #include "autograd/backend/allocator.hpp"
 #include "autograd/backend/threads.hpp"
 #include "autograd/rng.hpp"
+#include "benchmarks/fma_peak.hpp"
 #include "m3oe/config.hpp"
 #include "m3oe/infer.hpp"
 #include "m3oe/loss.hpp"
@@ -48,7 +49,6 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace m3oe;
@@ -172,42 +172,16 @@ void run_case(benchmark::State& state, bool train, Index batch, int threads) {
 
 // ---------------------------------------------------------------- FMA peak
 
-// `loops` rounds of kFmaChains independent FMA chains acc = acc * a + c on
-// SIMD registers of the compiled width (xsimd's default architecture:
-// AVX-512 under -march=native on an AVX-512 machine). The chains must cover
-// the FMA latency (4 cycles) times the FMA ports (2), 8 at least, and they
-// must all stay in registers with a and c: AVX-512 has 32 registers, room
-// for 16 chains; AVX2 and SSE have 16, where 16 chains would spill one to
-// memory each round and read the peak about 20 % low, so they run 12.
-// acc converges to c / (1 - a) = 0.1: no denormals, no overflow. Returns the
-// sum so the loop is kept.
-constexpr int kFmaChains = xsimd::batch<float>::size >= 16 ? 16 : 12;
-
-float fma_chains(std::int64_t loops) {
-  using B = xsimd::batch<float>;
-  B acc[kFmaChains];
-  for (int k = 0; k < kFmaChains; ++k) acc[k] = B(0.01f * float(k));
-  const B a(0.999f), c(1e-4f);
-  for (std::int64_t i = 0; i < loops; ++i)
-    for (int k = 0; k < kFmaChains; ++k) acc[k] = xsimd::fma(acc[k], a, c);
-  B sum = acc[0];
-  for (int k = 1; k < kFmaChains; ++k) sum += acc[k];
-  return xsimd::hadd(sum);
-}
-
+// The chains of fma_peak.hpp on `threads` threads at once.
 void fma_peak(benchmark::State& state, int threads) {
   constexpr std::int64_t kLoops = 2'000'000;  // 1 GFLOP per thread (AVX-512): ~7 ms
-  const double flops =
-      double(threads) * double(kLoops) * kFmaChains * double(xsimd::batch<float>::size) * 2;
-  std::vector<float> sink(static_cast<std::size_t>(threads));
+  std::vector<float> sink;
   for (auto _ : state) {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&sink, t] { sink[std::size_t(t)] = fma_chains(kLoops); });
-    for (auto& th : pool) th.join();
+    bench::run_fma_chains(threads, kLoops, sink);
     benchmark::DoNotOptimize(sink.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(bench::fma_flops(threads, kLoops) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void register_cases() {
