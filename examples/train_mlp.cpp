@@ -6,8 +6,8 @@
 // on mini-batches, then measuring accuracy with gradients off.
 //
 // The toy problem is "two moons": two interleaved half circles in the plane,
-// one per class, which no straight line separates. A logistic regression
-// (autograd_tour) gets about 85% here; a small MLP gets nearly all.
+// one per class, which no straight line separates (so a logistic regression
+// like autograd_tour's cannot get them all); a small MLP gets nearly all.
 //
 //   ./build/examples/train_mlp               60 epochs, under a second
 //   ./build/examples/train_mlp --epochs 10   fewer epochs
