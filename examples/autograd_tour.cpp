@@ -4,8 +4,10 @@
 // L = mean binary cross-entropy. We build the expression from ops, print
 // every value, run backward, print the gradients, and check one gradient
 // against a finite difference. Run: ./build/examples/autograd_tour
+// Exits with 1 if the two disagree or gradient descent does not lower the loss.
 #include "autograd/ops.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -63,12 +65,15 @@ int main() {
   w_up(0, 0) += h;
   w_down(0, 0) -= h;
   const float numeric = (loss_at(w_up) - loss_at(w_down)) / (2 * h);
-  std::printf("\ndL/dw[0]: backward %.6f   finite difference %.6f\n", w.grad()(0, 0), numeric);
+  const float backward_value = w.grad()(0, 0);
+  std::printf("\ndL/dw[0]: backward %.6f   finite difference %.6f\n", backward_value, numeric);
 
   // 6. A few steps of gradient descent with what we just computed. Each
   //    step builds a fresh graph; zero_grad forgets the previous gradient,
   //    which would otherwise be ADDED to (gradients accumulate).
   std::printf("\ngradient descent, learning rate 0.5:\n");
+  const float first_loss = loss.item();
+  float last_loss = first_loss;
   for (int step = 1; step <= 5; ++step) {
     {
       NoGradGuard no_grad;  // parameter updates are not part of any graph
@@ -80,6 +85,14 @@ int main() {
     Var l = bce(sigmoid(linear(x, w, b)), y);
     l.backward();
     std::printf("  step %d: loss %.6f\n", step, l.item());
+    last_loss = l.item();
+  }
+  // The claims above, checked (float: the difference quotient is good to ~1e-3).
+  const bool grad_ok = std::abs(backward_value - numeric) <= 1e-3f * (1 + std::abs(numeric));
+  if (!grad_ok || !(last_loss < first_loss)) {
+    std::fprintf(stderr, "autograd_tour: FAILED (%s)\n",
+                 grad_ok ? "the loss did not decrease" : "backward and finite difference disagree");
+    return 1;
   }
   return 0;
 }

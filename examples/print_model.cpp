@@ -4,6 +4,8 @@
 //   ./build/examples/print_model                  the ML-1M configuration (N = 4): 788,146
 //   ./build/examples/print_model --experts 1      the paper's N = 1: 733,792
 //   ./build/examples/print_model --without-domain --without-task --fixed 0.5
+// For the two unablated configurations above it exits with 1 if the count is
+// not the one given here (the official PyTorch model's).
 #include "m3oe/model.hpp"
 
 #include <cstdio>
@@ -27,17 +29,21 @@ int usage(const char* argv0) {
 int main(int argc, char** argv) {
   using namespace m3oe;
   M3oEConfig config = M3oEConfig::from_schema(ml1m_reference_schema());
+  bool ablated = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--experts" && i + 1 < argc) {
       config.num_shared_experts = std::atoi(argv[++i]);
     } else if (arg == "--without-domain") {
       config.use_domain_module = false;
+      ablated = true;
     } else if (arg == "--without-task") {
       config.use_task_module = false;
+      ablated = true;
     } else if (arg == "--fixed" && i + 1 < argc) {
       config.fusion_mode = FusionMode::fixed;
       config.fixed_weight = static_cast<real>(std::atof(argv[++i]));
+      ablated = true;
     } else {
       return usage(argv[0]);
     }
@@ -51,6 +57,12 @@ int main(int argc, char** argv) {
                 config.schema.sparse.size(), static_cast<long>(config.embedding_dim),
                 config.schema.dense.size(), static_cast<long>(config.input_dim()));
     std::fputs(model.to_string().c_str(), stdout);
+    const Index expected = config.num_shared_experts == 4 ? 788146 : config.num_shared_experts == 1 ? 733792 : 0;
+    if (!ablated && expected != 0 && model.num_parameters() != expected) {
+      std::fprintf(stderr, "print_model: %ld parameters, expected %ld\n",
+                   static_cast<long>(model.num_parameters()), static_cast<long>(expected));
+      return 1;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "print_model: %s\n", e.what());
     return 1;

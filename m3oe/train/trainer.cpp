@@ -242,6 +242,19 @@ void darts_second_order_grad(RecModel& model, const data::Batch& train_b, const 
 
 }  // namespace
 
+void bilevel_structure_grad(RecModel& model, AutoMLMode mode, const data::Batch& train_batch,
+                            const data::Batch& valid_batch, double xi) {
+  if (mode == AutoMLMode::bilevel1) {
+    model.zero_grad();
+    batch_loss(model, valid_batch).backward();
+  } else if (mode == AutoMLMode::bilevel2) {
+    darts_second_order_grad(model, train_batch, valid_batch, xi);
+  } else {
+    throw std::invalid_argument(std::string("bilevel_structure_grad: automl mode '") +
+                                to_string(mode) + "' has no bilevel step");
+  }
+}
+
 RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::uint64_t seed,
                     const std::string& run_dir) {
   TrainConfig cfg = config;
@@ -315,15 +328,10 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
                                                        static_cast<std::size_t>(n)),
                        b);
       // AutoML step first (DARTS order), on a validation batch.
-      if (structure_opt && steps % cfg.bilevel_every == 0) {
-        if (cfg.automl == AutoMLMode::bilevel1) {
-          model.zero_grad();
-          batch_loss(model, valid_cycle.next()).backward();
-          structure_opt->step();
-        } else if (cfg.automl == AutoMLMode::bilevel2) {
-          darts_second_order_grad(model, b, valid_cycle.next(), lr);
-          structure_opt->step();
-        }
+      if (structure_opt && steps % cfg.bilevel_every == 0 &&
+          (cfg.automl == AutoMLMode::bilevel1 || cfg.automl == AutoMLMode::bilevel2)) {
+        bilevel_structure_grad(model, cfg.automl, b, valid_cycle.next(), lr);
+        structure_opt->step();
       }
       model.zero_grad();
       Var loss = batch_loss(model, b);

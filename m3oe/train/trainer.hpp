@@ -71,6 +71,19 @@ std::vector<float> predict(const RecModel& model, const data::Dataset& ds, std::
 // predict() + metrics::evaluate.
 metrics::Evaluation evaluate(const RecModel& model, const data::Dataset& ds, std::int64_t batch);
 
+// The structure gradient of one bilevel AutoML step (docs/training.md, "The
+// AutoML modes"), as train_run computes it before each of its structure
+// optimizer steps:
+//   bilevel1  dL_val(w, a)/da on valid_batch (first order; train_batch unused)
+//   bilevel2  DARTS' second-order approximation on both batches, with the
+//             virtual SGD step xi (train_run passes the current lr)
+// The result is in the gradients of model.structure_parameters(); the weights'
+// values are unchanged (their gradients are not meaningful: clear them before
+// a weight step). The caller then steps its structure optimizer. Throws
+// std::invalid_argument for the other modes.
+void bilevel_structure_grad(RecModel& model, AutoMLMode mode, const data::Batch& train_batch,
+                            const data::Batch& valid_batch, double xi);
+
 // Trains one seed into `run_dir` (created if needed). With cfg.resume and a
 // checkpoint in run_dir, continues from it and ends exactly where the
 // uninterrupted run would have.

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include "m3oe/cli/commands.hpp"
+#include "m3oe/data/synthetic.hpp"
+#include "m3oe/loss.hpp"
 #include "m3oe/train/checkpoint.hpp"
 #include "m3oe/train/results.hpp"
 #include "m3oe/train/trainer.hpp"
@@ -12,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -219,4 +222,52 @@ TEST_CASE("bad settings and files give clear errors") {
   // A truncated checkpoint.
   util::write_file_atomic(dir + "/checkpoint.bin", "M3OECKPT");
   CHECK_THROWS_WITH(train::load_checkpoint(dir + "/checkpoint.bin"), doctest::Contains("truncated"));
+}
+
+TEST_CASE("bilevel_structure_grad: first order is dL_val/da, second order differs and keeps the weights") {
+  data::SyntheticOptions o;
+  o.rows = 2000;
+  const data::Splits s = data::make_synthetic(o);
+  M3oEConfig c = M3oEConfig::from_schema(s.train.schema);
+  c.embedding_dim = 4;
+  c.fcn_dims = {16, 8, 8, 4};
+  Rng rng(3);
+  M3oE model(c, rng);
+  std::vector<std::int64_t> ids(128);  // the validation split has 200 rows
+  std::iota(ids.begin(), ids.end(), 0);
+  const data::Batch tb = data::make_batch(s.train, ids), vb = data::make_batch(s.valid, ids);
+  const std::vector<Var> A = model.structure_parameters();
+  REQUIRE(A.size() == 4);
+  auto structure_grads = [&] {
+    std::vector<Tensor> g;
+    for (const Var& a : A) g.push_back(a.grad());
+    return g;
+  };
+
+  model.zero_grad();
+  m3oe_loss(model.forward(vb).probs, vb, model.num_domains(), model.num_tasks()).backward();
+  const std::vector<Tensor> by_hand = structure_grads();
+
+  train::bilevel_structure_grad(model, train::AutoMLMode::bilevel1, tb, vb, 0.01);
+  const std::vector<Tensor> first = structure_grads();
+  // xi = 0: no virtual step and no Hessian term, so second order = first order.
+  train::bilevel_structure_grad(model, train::AutoMLMode::bilevel2, tb, vb, 0.0);
+  const std::vector<Tensor> second_xi0 = structure_grads();
+  const NamedTensors before = model.state_dict();
+  train::bilevel_structure_grad(model, train::AutoMLMode::bilevel2, tb, vb, 0.05);
+  const std::vector<Tensor> second = structure_grads();
+  double differ = 0;
+  for (std::size_t i = 0; i < A.size(); ++i) {
+    CHECK(first[i](0, 0) == by_hand[i](0, 0));
+    CHECK(second_xi0[i](0, 0) == doctest::Approx(first[i](0, 0)).epsilon(1e-6));
+    differ = std::max(differ, std::abs(double(second[i](0, 0) - first[i](0, 0))));
+  }
+  CHECK(differ > 1e-7);
+  const NamedTensors after = model.state_dict();
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    INFO(before[i].first);
+    CHECK((before[i].second.array() == after[i].second.array()).all());
+  }
+  CHECK_THROWS_AS(train::bilevel_structure_grad(model, train::AutoMLMode::official, tb, vb, 0.01),
+                  std::invalid_argument);
 }
