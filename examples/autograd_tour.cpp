@@ -2,23 +2,22 @@
 //
 // A tiny logistic regression, p = sigmoid(x w + b), with loss
 // L = mean binary cross-entropy. We build the expression from ops, print
-// every value, run backward, print the gradients, and check one gradient
-// against a finite difference. Run: ./build/examples/autograd_tour
+// every value, look at the graph the ops recorded (Graphviz DOT), run
+// backward, print the gradients, and check one gradient against a finite
+// difference. Run: ./build/examples/autograd_tour
+// It writes autograd_tour.dot; `dot -Tsvg autograd_tour.dot -o tour.svg`
+// (Debian's graphviz) draws it.
 // Exits with 1 if the two disagree or gradient descent does not lower the loss.
+#include "autograd/graph_dot.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/print.hpp"
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 using namespace m3oe;
-
-namespace {
-void show(const char* name, const Tensor& t) {
-  const Eigen::IOFormat fmt(4, 0, ", ", "\n", "    [", "]");
-  std::cout << name << " " << shape_str(t) << ":\n" << t.format(fmt) << "\n";
-}
-}  // namespace
 
 int main() {
   // 1. Data: four samples with two features each, and their 0/1 labels.
@@ -37,21 +36,37 @@ int main() {
   b0 << 0.05f;
   Var w(w0, /*requires_grad=*/true);
   Var b(b0, /*requires_grad=*/true);
+  w.set_name("w");  // names show in printing and in the graph
+  b.set_name("b");
+  x.set_name("x");
 
   // 3. The forward pass. Each op computes its value now and, because w and
   //    b require grad, records how to send a gradient back to its inputs.
   Var z = linear(x, w, b);  // x[4,2] @ w[2,1] + b[1,1] -> [4,1]
   Var p = sigmoid(z);       // probabilities
   Var loss = bce(p, y);     // [1,1]
-  show("logits z", z.value());
-  show("probabilities p", p.value());
+  std::cout << "logits z = " << z << "\n";
+  std::cout << "probabilities p = " << p << "\n";
   std::printf("loss = %.6f (made by op '%s')\n\n", loss.item(), loss.op());
+  // The same logits with operators: x @ w + b is matmul, then add (b[1,1]
+  // broadcast over the rows). Operators build the same graph as the named ops.
+  Var z_again = matmul(x, w) + b;
+  const bool operators_agree = (z_again.value() - z.value()).cwiseAbs().maxCoeff() < 1e-6f;
+
+  // 3b. The graph the forward recorded, before backward releases it: one box
+  //     per op with its shape; leaves that need a gradient in blue, op results
+  //     that backward runs through in yellow, constants in white.
+  std::cout << "the graph of loss, as Graphviz DOT:\n" << to_dot(loss) << "\n";
+  {
+    std::ofstream dot_file("autograd_tour.dot");
+    write_dot(dot_file, loss);
+  }
 
   // 4. The backward pass: dloss/d(every leaf that requires grad).
   //    For this model dL/dw = x^T (p - y) / 4 and dL/db = mean(p - y).
   loss.backward();
-  show("dL/dw", w.grad());
-  show("dL/db", b.grad());
+  std::cout << "dL/dw = " << to_string(w.grad()) << "\n";
+  std::cout << "dL/db = " << to_string(b.grad()) << "\n";
 
   // 5. Trust, but verify: nudge w[0] up and down and look at the loss.
   //    (float arithmetic, so expect agreement to ~3-4 digits; the test suite
@@ -89,9 +104,11 @@ int main() {
   }
   // The claims above, checked (float: the difference quotient is good to ~1e-3).
   const bool grad_ok = std::abs(backward_value - numeric) <= 1e-3f * (1 + std::abs(numeric));
-  if (!grad_ok || !(last_loss < first_loss)) {
+  if (!grad_ok || !(last_loss < first_loss) || !operators_agree) {
     std::fprintf(stderr, "autograd_tour: FAILED (%s)\n",
-                 grad_ok ? "the loss did not decrease" : "backward and finite difference disagree");
+                 !grad_ok            ? "backward and finite difference disagree"
+                 : !operators_agree ? "x @ w + b with operators differs from linear()"
+                                    : "the loss did not decrease");
     return 1;
   }
   return 0;
