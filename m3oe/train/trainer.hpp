@@ -46,6 +46,9 @@ struct RunResult {
   std::uint64_t seed = 0;
   std::string split;  // Splits::description
   int best_epoch = -1;
+  // What chose best_epoch: "valid_mean_auc", or "valid_mean_logloss" (lower
+  // is better) when no validation cell has both classes, so no AUC exists.
+  std::string selection = "valid_mean_auc";
   bool stopped_early = false;
   std::vector<EpochLog> history;
   metrics::Evaluation best_valid, test;
@@ -71,9 +74,23 @@ std::vector<float> predict(const RecModel& model, const data::Dataset& ds, std::
 // predict() + metrics::evaluate.
 metrics::Evaluation evaluate(const RecModel& model, const data::Dataset& ds, std::int64_t batch);
 
+// True when at least one (domain, task) cell of `valid` has both a positive
+// and a negative label, so that validation AUC can rank the epochs.
+bool validation_has_auc(const data::Dataset& valid);
+
+// Everything train_run checks before it writes anything: the splits, the
+// model and optimizer settings, the learning rate of every epoch and, with
+// cfg.resume and a checkpoint in run_dir, that the checkpoint is whole and was
+// trained with the same settings and data (run_dir.hpp). Throws on the first
+// problem; writes nothing.
+void check_run(const TrainConfig& cfg, const data::Splits& splits, std::uint64_t seed,
+               const std::string& run_dir);
+
 // Trains one seed into `run_dir` (created if needed). With cfg.resume and a
 // checkpoint in run_dir, continues from it and ends exactly where the
-// uninterrupted run would have.
+// uninterrupted run would have. A non-finite loss or parameter stops it with
+// an error naming the epoch and step; the last checkpoint (of the last good
+// epoch) stays as it was.
 RunResult train_run(const TrainConfig& cfg, const data::Splits& splits, std::uint64_t seed,
                     const std::string& run_dir);
 
