@@ -108,7 +108,7 @@ void check_identity(const Checkpoint& ck, const std::string& ckpt_path,
 // ---------------------------------------------------------------- paths
 
 void make_paths_absolute(TrainConfig& cfg) {
-  for (std::string* p : {&cfg.data_path, &cfg.schema_path})
+  for (std::string* p : {&cfg.data_path, &cfg.schema_path, &cfg.out})
     if (!p->empty()) *p = fs::absolute(*p).lexically_normal().string();
 }
 

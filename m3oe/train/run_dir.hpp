@@ -48,8 +48,8 @@ void check_identity(const Checkpoint& ck, const std::string& ckpt_path,
                     const std::map<std::string, std::string>& identity, const std::string& fingerprint,
                     const std::string& now_source);
 
-// data_path and schema_path made absolute (against the current directory),
-// so that config.txt names the files from anywhere.
+// data_path, schema_path and out made absolute (against the current
+// directory), so that config.txt names the files from anywhere.
 void make_paths_absolute(TrainConfig& cfg);
 // Throws if `out` exists and is not a directory, or cannot be a directory.
 void check_output_path(const std::string& out);
