@@ -220,14 +220,19 @@ RunDirectory::RunDirectory(const std::string& dir, bool resume) : dir_(dir), roo
   if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
     // The lock holds anyway; only the message of a second writer is poorer.
   }
-  remove_stale_temporaries(dir_);
-  if (resume) return;
-  bool holds_run = false;
-  for (const auto& e : fs::directory_iterator(dir_)) holds_run = holds_run || is_run_entry(e.path().filename());
-  if (!holds_run) return;
-  root_ = dir_ + "/.staging-" + std::to_string(::getpid());
-  fs::remove_all(root_);  // an earlier failed attempt of this very process
-  util::make_dirs(root_);
+  try {
+    remove_stale_temporaries(dir_);
+    if (resume) return;
+    bool holds_run = false;
+    for (const auto& e : fs::directory_iterator(dir_)) holds_run = holds_run || is_run_entry(e.path().filename());
+    if (!holds_run) return;
+    root_ = dir_ + "/.staging-" + std::to_string(::getpid());
+    fs::remove_all(root_);  // an earlier failed attempt of this very process
+    util::make_dirs(root_);
+  } catch (...) {
+    ::close(lock_fd_);  // no destructor runs for a throwing constructor
+    throw;
+  }
 }
 
 RunDirectory::~RunDirectory() {
