@@ -9,7 +9,9 @@
 //                     structure parameters (M3oE's four fusion weights) as the
 //                     mode says, for models that have them
 //     evaluate on validation: AUC and log loss per (domain, task) cell
-//     early stopping on the mean validation AUC (patience, best weights kept)
+//     early stopping on the mean validation AUC (patience, best weights kept;
+//     the mean validation log loss when no cell has an AUC, with a warning)
+//     stop with an error on a non-finite loss or parameter
 //     write metrics.csv, fusion_weights.csv (models with fusion weights) and
 //     a checkpoint, atomically
 //   restore the best weights, evaluate on test, write results.json
