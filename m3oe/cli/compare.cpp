@@ -130,6 +130,7 @@ int compare(const std::vector<std::string>& args) {
       one.seeds = {seed};
       one.out = dir;
       one.resume = true;  // an interrupted run continues from its checkpoint
+      train::check_run(one, splits, seed, dir);  // before config.txt is written over
       util::make_dirs(dir);
       util::write_file_atomic(dir + "/config.txt", train::to_text(one));
       if (!cfg.quiet) std::printf("== %s seed %llu -> %s\n", model.c_str(), static_cast<unsigned long long>(seed), dir.c_str());

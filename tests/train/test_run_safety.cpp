@@ -311,3 +311,21 @@ TEST_CASE("config.txt stores absolute data paths: eval and predict work from any
   CHECK(cli::predict({"--run", dir + "/run", "--input", dir + "/clicks.csv", "--output", dir + "/p.csv"}) == 0);
   fs::current_path(cwd);
 }
+
+TEST_CASE("m3oe compare checks an interrupted run before writing over its config.txt") {
+  const std::string out = temp_dir("compare");
+  auto args = [&](std::initializer_list<std::string> more) {
+    return with({"--models", "mlp", "--seeds", "1", "--out", out, "--synthetic", "--synthetic-rows", "2000",
+                 "--domain-dim", "16", "--hidden-dim", "8", "--expert-dim", "4", "--embedding-dim", "4",
+                 "--batch", "256", "--epochs", "1", "--threads", "1", "--quiet"},
+                more);
+  };
+  REQUIRE(cli::compare(args({})) == 0);
+  // "Interrupted": the run has its checkpoint but no results.json yet.
+  for (const auto& e : fs::recursive_directory_iterator(out))
+    if (e.path().filename() == "results.json") fs::remove(e.path());
+  const auto before = snapshot(out);
+  CHECK(has(error_of([&] { cli::compare(args({"--lr", "nan"})); }), "lr"));
+  CHECK(has(error_of([&] { cli::compare(args({"--data-seed", "7"})); }), "data_seed: 2022 vs 7"));
+  CHECK(snapshot(out) == before);
+}
