@@ -24,10 +24,10 @@
 namespace m3oe::train {
 
 // Settings that may change on --resume (and between config.txt and the
-// checkpoint): they do not change what is computed, or (epochs, patience)
-// only how long training goes on. The data paths are not compared either:
-// the data's content is, by data_fingerprint, so a moved copy resumes.
-// Everything else to_text writes is compared.
+// checkpoint): epochs and patience (how long training goes on), threads,
+// device, eval_batch, quiet and out (how and where it runs). The data paths
+// are not compared either: the data's content is, by data_fingerprint, so a
+// moved copy resumes. Everything else to_text writes is compared.
 const std::vector<std::string>& resume_may_change();
 
 // The compared settings of `cfg` for one seed: key -> value as in config.txt,
