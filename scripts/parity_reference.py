@@ -57,7 +57,7 @@ import torch
 from torch import nn
 
 PARITY_VERSION = 1
-FILE_VERSION = 1  # m3oe/io/tensor_file.hpp kTensorFileVersion
+FILE_VERSION = 1  # m3oe/io/tensor_file.hpp kReferenceFileVersion (version 1: no checksums, read only by C++)
 SEED = 2022
 FEATURES = [("user_id", 64), ("movie_id", 64), ("gender", 2), ("occupation", 21),
             ("zip", 64), ("cate_id", 18), ("domain_indicator", 3)]

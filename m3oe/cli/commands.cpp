@@ -6,6 +6,7 @@
 #include "m3oe/data/table.hpp"
 #include "m3oe/train/checkpoint.hpp"
 #include "m3oe/train/results.hpp"
+#include "m3oe/train/run_dir.hpp"
 #include "m3oe/train/trainer.hpp"
 #include "m3oe/util/files.hpp"
 
@@ -75,9 +76,10 @@ void apply_threads(const train::TrainConfig& cfg) {
   if (cfg.threads > 0) set_num_threads(cfg.threads);
 }
 
-std::string run_dir_for(const train::TrainConfig& cfg, std::size_t i) {
-  if (cfg.seeds.size() == 1) return cfg.out;
-  return cfg.out + "/seed-" + std::to_string(cfg.seeds[i]);
+// Seed i's folder under `root` (the run directory, or its staging folder).
+std::string run_dir_for(const std::string& root, const train::TrainConfig& cfg, std::size_t i) {
+  if (cfg.seeds.size() == 1) return root;
+  return root + "/seed-" + std::to_string(cfg.seeds[i]);
 }
 
 // The configuration a run directory was trained with.
@@ -88,12 +90,15 @@ train::TrainConfig run_config(const std::string& run_dir) {
   return cfg;
 }
 
-// The run's model with its best weights, in eval mode.
+// The run's model with its best weights, in eval mode; refused when the
+// checkpoint was trained with other settings or data than config.txt gives.
 std::unique_ptr<RecModel> load_best_model(const std::string& run_dir, const train::TrainConfig& cfg,
-                                          const data::Schema& schema) {
+                                          const data::Splits& splits) {
   Rng rng(cfg.seeds.front());
-  auto model = train::make_model(cfg, schema, rng);
+  auto model = train::make_model(cfg, splits.train.schema, rng);
   const train::Checkpoint ck = train::load_checkpoint(run_dir + "/checkpoint.bin");
+  train::check_identity(ck, run_dir + "/checkpoint.bin", train::run_identity(cfg, cfg.seeds.front()),
+                        train::data_fingerprint(splits), run_dir + "/config.txt");
   model->load_state_dict(train::select_prefixed(ck.tensors, "best."));
   model->eval();
   return model;
@@ -135,7 +140,8 @@ train::TrainConfig parse_train_args(const std::vector<std::string>& args) {
 }
 
 int train(const std::vector<std::string>& args) {
-  const train::TrainConfig cfg = parse_train_args(args);
+  train::TrainConfig cfg = parse_train_args(args);
+  train::make_paths_absolute(cfg);  // config.txt names the data from any directory
   apply_threads(cfg);
   // --device cuda: the CUDA plugin's backend when it loads and finds a GPU,
   // else the CPU backend; either way one line says which and why.
@@ -149,27 +155,33 @@ int train(const std::vector<std::string>& args) {
                 splits.description.c_str(), static_cast<long long>(splits.train.rows),
                 static_cast<long long>(splits.valid.rows), static_cast<long long>(splits.test.rows),
                 splits.train.schema.num_domains(), splits.train.schema.num_tasks(), num_threads());
-  util::make_dirs(cfg.out);
-  util::write_file_atomic(cfg.out + "/config.txt", train::to_text(cfg));
+  // Everything is checked before the run directory is touched; then it is
+  // locked, and a fresh run over an old one is staged until it is complete.
+  std::vector<std::string> dirs;
+  for (std::size_t i = 0; i < cfg.seeds.size(); ++i) dirs.push_back(run_dir_for(cfg.out, cfg, i));
+  train::check_train_command(cfg, splits, dirs);
+  train::RunDirectory out(cfg.out, cfg.resume);
+  util::write_file_atomic(out.write_root() + "/config.txt", train::to_text(cfg));
   std::vector<train::RunResult> runs;
   for (std::size_t i = 0; i < cfg.seeds.size(); ++i) {
-    const std::string dir = run_dir_for(cfg, i);
+    const std::string dir = run_dir_for(out.write_root(), cfg, i);
     util::make_dirs(dir);
     train::TrainConfig one = cfg;
     one.seeds = {cfg.seeds[i]};
-    one.out = dir;
+    one.out = dirs[i];
     util::write_file_atomic(dir + "/config.txt", train::to_text(one));
-    if (!cfg.quiet) std::printf("== seed %llu -> %s\n", static_cast<unsigned long long>(cfg.seeds[i]), dir.c_str());
+    if (!cfg.quiet) std::printf("== seed %llu -> %s\n", static_cast<unsigned long long>(cfg.seeds[i]), dirs[i].c_str());
     runs.push_back(train::train_run(one, splits, cfg.seeds[i], dir));
     const train::RunResult& r = runs.back();
-    std::printf("\nTest metrics, seed %llu, best epoch %d of %zu (%s):\n%s\n",
+    std::printf("\nTest metrics, seed %llu, best epoch %d of %zu by %s (%s):\n%s\n",
                 static_cast<unsigned long long>(r.seed), r.best_epoch + 1, r.history.size(),
-                r.split.c_str(), metrics::format_evaluation(r.test).c_str());
+                r.selection.c_str(), r.split.c_str(), metrics::format_evaluation(r.test).c_str());
   }
   if (runs.size() > 1) {
-    train::write_seed_summary(cfg.out, cfg, runs, splits.train.schema);
+    train::write_seed_summary(out.write_root(), cfg, runs, splits.train.schema);
     std::printf("%s\n", train::format_seed_summary(runs, splits.train.schema).c_str());
   }
+  out.commit();
   return 0;
 }
 
@@ -183,7 +195,7 @@ int eval(const std::vector<std::string>& args) {
   apply_threads(cfg);
   const data::Splits splits = train::load_data(cfg);
   const std::string split = kv.count("split") ? kv["split"] : "test";
-  const auto model = load_best_model(dir, cfg, splits.train.schema);
+  const auto model = load_best_model(dir, cfg, splits);
   const metrics::Evaluation e = train::evaluate(*model, pick_split(splits, split), cfg.eval_batch);
   std::printf("%s metrics of %s (%s):\n%s", split.c_str(), dir.c_str(), splits.description.c_str(),
               metrics::format_evaluation(e).c_str());
@@ -208,7 +220,7 @@ int predict(const std::vector<std::string>& args) {
   } else {
     splits = train::load_data(cfg);
   }
-  const auto model = load_best_model(dir, cfg, splits.train.schema);
+  const auto model = load_best_model(dir, cfg, splits);
   data::Dataset input;
   if (kv.count("input")) {
     if (cfg.data != "table")

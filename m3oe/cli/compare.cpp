@@ -5,6 +5,7 @@
 #include "m3oe/baselines/registry.hpp"
 #include "m3oe/cli/commands.hpp"
 #include "m3oe/train/comparison.hpp"
+#include "m3oe/train/run_dir.hpp"
 #include "m3oe/train/trainer.hpp"
 #include "m3oe/util/files.hpp"
 
@@ -90,6 +91,7 @@ int compare(const std::vector<std::string>& args) {
   }
   train::TrainConfig cfg = parse_train_args(rest);
   if (!out_given) cfg.out = "runs/compare";
+  train::make_paths_absolute(cfg);  // each run's config.txt names the data from any directory
   const std::vector<std::string> models = models_text.empty() ? std::vector<std::string>{} : model_list(models_text);
   const std::string command = command_line(args);
 
@@ -111,7 +113,8 @@ int compare(const std::vector<std::string>& args) {
     std::printf("device: %s\ndata: %s | %d domains x %d tasks | %zu models x %zu seeds -> %s\n",
                 device_message.c_str(), splits.description.c_str(), splits.train.schema.num_domains(),
                 splits.train.schema.num_tasks(), models.size(), cfg.seeds.size(), cfg.out.c_str());
-  util::make_dirs(cfg.out);
+  // One writer at a time; runs continue in place (done ones are skipped).
+  const train::RunDirectory lock(cfg.out, /*resume=*/true);
   int trained = 0, skipped = 0;
   for (const std::string& model : models) {
     for (const std::uint64_t seed : cfg.seeds) {
@@ -127,6 +130,7 @@ int compare(const std::vector<std::string>& args) {
       one.seeds = {seed};
       one.out = dir;
       one.resume = true;  // an interrupted run continues from its checkpoint
+      train::check_run(one, splits, seed, dir);  // before config.txt is written over
       util::make_dirs(dir);
       util::write_file_atomic(dir + "/config.txt", train::to_text(one));
       if (!cfg.quiet) std::printf("== %s seed %llu -> %s\n", model.c_str(), static_cast<unsigned long long>(seed), dir.c_str());

@@ -205,6 +205,7 @@ void write_results_json(const std::string& path, const TrainConfig& cfg, const R
   j.key("parameters").value(static_cast<long long>(model.num_parameters()));
   j.key("epochs_run").value(static_cast<int>(r.history.size()));
   j.key("best_epoch").value(r.best_epoch);
+  j.key("selection").value(r.selection);
   j.key("stopped_early").value(r.stopped_early);
   j.key("train_seconds").value(r.train_seconds);
   if (model.has_fusion_weights()) {
@@ -276,6 +277,7 @@ void write_seed_summary(const std::string& out_dir, const TrainConfig& cfg,
     j.begin_object();
     j.key("seed").value(static_cast<long long>(r.seed));
     j.key("best_epoch").value(r.best_epoch);
+  j.key("selection").value(r.selection);
     j.key("train_seconds").value(r.train_seconds);
     j.key("test");
     write_evaluation(j, r.test);

@@ -12,6 +12,7 @@
 #include "m3oe/train/checkpoint.hpp"
 #include "m3oe/train/progress.hpp"
 #include "m3oe/train/results.hpp"
+#include "m3oe/train/run_dir.hpp"
 #include "m3oe/util/files.hpp"
 #include "optim/adam.hpp"
 
@@ -255,58 +256,152 @@ void bilevel_structure_grad(RecModel& model, AutoMLMode mode, const data::Batch&
   }
 }
 
-RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::uint64_t seed,
-                    const std::string& run_dir) {
-  TrainConfig cfg = config;
+bool validation_has_auc(const data::Dataset& valid) {
+  const int T = valid.schema.num_tasks(), D = valid.schema.num_domains();
+  // seen[(d*T + t)*2 + label]
+  std::vector<char> seen(static_cast<std::size_t>(D * T * 2), 0);
+  for (std::int64_t i = 0; i < valid.rows; ++i)
+    for (int t = 0; t < T; ++t) {
+      const int d = valid.domain[static_cast<std::size_t>(i)];
+      const bool pos = valid.labels[static_cast<std::size_t>(i * T + t)] > 0.5f;
+      seen[static_cast<std::size_t>((d * T + t) * 2 + pos)] = 1;
+    }
+  for (int c = 0; c < D * T; ++c)
+    if (seen[static_cast<std::size_t>(2 * c)] && seen[static_cast<std::size_t>(2 * c + 1)]) return true;
+  return false;
+}
+
+namespace {
+
+const std::string& meta_at(const Checkpoint& ck, const std::string& key, const std::string& path) {
+  const auto it = ck.meta.find(key);
+  if (it == ck.meta.end()) throw std::runtime_error(path + ": the checkpoint has no '" + key + "'");
+  return it->second;
+}
+
+// The model, its optimizers and (resuming) the checkpoint they were loaded
+// from: everything train_run builds before its first write.
+struct RunSetup {
+  TrainConfig cfg;
+  std::unique_ptr<RecModel> model;
+  std::vector<Var> structure;  // the AutoML parameters; empty for most models
+  std::unique_ptr<optim::Adam> main_opt, structure_opt;
+  std::map<std::string, std::string> identity;
+  std::string fingerprint;
+  std::optional<Checkpoint> resumed;
+};
+
+RunSetup setup_run(const TrainConfig& config, const data::Splits& splits, std::uint64_t seed,
+                   const std::string& run_dir) {
+  RunSetup s;
+  s.cfg = config;
+  TrainConfig& cfg = s.cfg;
   resolve_defaults(cfg);
-  util::make_dirs(run_dir);
-  const std::string ckpt_path = run_dir + "/checkpoint.bin";
   const data::Dataset& train = splits.train;
   if (train.rows == 0) throw std::invalid_argument("the training split is empty");
   if (splits.valid.rows == 0) throw std::invalid_argument("the validation split is empty");
+  for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
+    const double lr = scheduled_lr(cfg, epoch);
+    if (!std::isfinite(lr) || lr < 0)
+      throw std::invalid_argument("the learning rate of epoch " + std::to_string(epoch + 1) + " is " +
+                                  std::to_string(lr) + " (lr " + std::to_string(cfg.lr) + ", lr_schedule " +
+                                  cfg.lr_schedule + "): it must be finite and >= 0");
+  }
 
   Rng init_rng(seed);
-  const std::unique_ptr<RecModel> model_ptr = make_model(cfg, train.schema, init_rng);
-  RecModel& model = *model_ptr;
+  s.model = make_model(cfg, train.schema, init_rng);
+  RecModel& model = *s.model;
   // The AutoML modes act on structure parameters: M3oE's fusion weights in
   // learned mode; models without any train their weights only.
-  const std::vector<Var> structure = model.structure_parameters();
-  const bool learns_structure = !structure.empty();
+  s.structure = model.structure_parameters();
 
   // Optimizer grouping. official: the authors' Adam holds every parameter
   // (their `~` on a bool) and a second Adam steps the fusion weights once per
   // epoch. bilevel: the fusion weights only in their own Adam. fixed: none.
   std::vector<optim::ParamGroup> main_groups{{model.weight_parameters(), cfg.lr, cfg.weight_decay, "weights"}};
-  if (cfg.automl == AutoMLMode::official && learns_structure)
-    main_groups.push_back({structure, cfg.lr, cfg.weight_decay, "structure"});
-  optim::Adam main_opt(main_groups);
-  std::unique_ptr<optim::Adam> structure_opt;
-  if (learns_structure)
-    structure_opt = std::make_unique<optim::Adam>(structure, cfg.structure_lr, 0.0);
+  if (cfg.automl == AutoMLMode::official && !s.structure.empty())
+    main_groups.push_back({s.structure, cfg.lr, cfg.weight_decay, "structure"});
+  s.main_opt = std::make_unique<optim::Adam>(main_groups);
+  if (!s.structure.empty()) s.structure_opt = std::make_unique<optim::Adam>(s.structure, cfg.structure_lr, 0.0);
+
+  s.identity = run_identity(cfg, seed);
+  s.fingerprint = data_fingerprint(splits);
+  const std::string ckpt_path = run_dir + "/checkpoint.bin";
+  if (cfg.resume && util::file_exists(ckpt_path)) {
+    Checkpoint ck = load_checkpoint(ckpt_path);
+    check_identity(ck, ckpt_path, s.identity, s.fingerprint, "this command");
+    model.load_state_dict(select_prefixed(ck.tensors, "model."));
+    s.main_opt->load_state_dict(select_prefixed(ck.tensors, "opt.main."));
+    if (s.structure_opt) s.structure_opt->load_state_dict(select_prefixed(ck.tensors, "opt.structure."));
+    for (const char* key : {"next_epoch", "best_epoch", "bad_epochs", "best_score", "stopped_early"})
+      meta_at(ck, key, ckpt_path);
+    s.resumed = std::move(ck);
+  }
+  return s;
+}
+
+// Throws if a tensor of `state` holds a NaN or an infinity.
+void check_finite(const NamedTensors& state, const std::string& when, const std::string& kept) {
+  for (const auto& [name, t] : state)
+    if (!t.allFinite())
+      throw std::runtime_error(when + ": '" + name + "' holds NaN or infinite values; training stopped" + kept);
+}
+
+}  // namespace
+
+void check_run(const TrainConfig& cfg, const data::Splits& splits, std::uint64_t seed,
+               const std::string& run_dir) {
+  setup_run(cfg, splits, seed, run_dir);
+}
+
+RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::uint64_t seed,
+                    const std::string& run_dir) {
+  RunSetup setup = setup_run(config, splits, seed, run_dir);
+  const TrainConfig& cfg = setup.cfg;
+  RecModel& model = *setup.model;
+  optim::Adam& main_opt = *setup.main_opt;
+  optim::Adam* structure_opt = setup.structure_opt.get();
+  const data::Dataset& train = splits.train;
+  util::make_dirs(run_dir);
+  const std::string ckpt_path = run_dir + "/checkpoint.bin";
+
+  // Epochs are ranked by mean validation AUC; when no validation cell has
+  // both classes there is no AUC, and the lowest mean validation log loss
+  // ranks them instead (said here, and in results.json's "selection").
+  const bool by_auc = validation_has_auc(splits.valid);
+  if (!by_auc)
+    std::fprintf(stderr,
+                 "warning: no (domain, task) cell of the validation split has both a positive and a "
+                 "negative label, so no validation AUC can rank the epochs: the best epoch is the one "
+                 "with the lowest mean validation log loss\n");
+  auto score_of = [&](const metrics::Evaluation& v) {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    return by_auc ? v.mean_auc.value_or(-inf) : -v.mean_logloss.value_or(inf);
+  };
 
   RunLog log(train.schema, model.has_fusion_weights());
   int start_epoch = 0, best_epoch = -1, bad_epochs = 0;
-  double best_auc = -std::numeric_limits<double>::infinity();
+  double best_score = -std::numeric_limits<double>::infinity();
   NamedTensors best_state = model.state_dict();
   bool stopped_early = false;
 
-  if (cfg.resume && util::file_exists(ckpt_path)) {
-    Checkpoint ck = load_checkpoint(ckpt_path);
-    if (std::stoull(ck.meta.at("seed")) != seed)
-      throw std::runtime_error(ckpt_path + ": written by seed " + ck.meta.at("seed") + ", not " +
-                               std::to_string(seed));
-    model.load_state_dict(select_prefixed(ck.tensors, "model."));
+  if (setup.resumed) {
+    const Checkpoint& ck = *setup.resumed;
     best_state = select_prefixed(ck.tensors, "best.");
-    main_opt.load_state_dict(select_prefixed(ck.tensors, "opt.main."));
-    if (structure_opt) structure_opt->load_state_dict(select_prefixed(ck.tensors, "opt.structure."));
     start_epoch = std::stoi(ck.meta.at("next_epoch"));
     best_epoch = std::stoi(ck.meta.at("best_epoch"));
     bad_epochs = std::stoi(ck.meta.at("bad_epochs"));
-    best_auc = std::stod(ck.meta.at("best_auc"));
+    best_score = std::stod(ck.meta.at("best_score"));
     stopped_early = ck.meta.at("stopped_early") == "1";
     log.restore(ck.meta);
     if (!cfg.quiet) std::printf("resumed %s at epoch %d\n", run_dir.c_str(), start_epoch);
   }
+  // What an error says about the checkpoint left behind.
+  auto kept = [&]() -> std::string {
+    return util::file_exists(ckpt_path) ? "; " + ckpt_path + " holds the last good epoch (" +
+                                              std::to_string(log.history().size()) + ")"
+                                        : "; no checkpoint was written";
+  };
 
   BatchCycle valid_cycle(splits.valid, cfg.batch, mix_seed(seed, 1'000'000));
   data::Batch b;
@@ -322,22 +417,34 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
     const auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0;
     std::int64_t steps = 0;
+    const std::int64_t steps_per_epoch = (train.rows + cfg.batch - 1) / cfg.batch;
     for (std::int64_t start = 0; start < train.rows; start += cfg.batch, ++steps) {
       const std::int64_t n = std::min(cfg.batch, train.rows - start);
       data::make_batch(train, std::span(order).subspan(static_cast<std::size_t>(start),
                                                        static_cast<std::size_t>(n)),
                        b);
-      // AutoML step first (DARTS order), on a validation batch.
-      if (structure_opt && steps % cfg.bilevel_every == 0 &&
-          (cfg.automl == AutoMLMode::bilevel1 || cfg.automl == AutoMLMode::bilevel2)) {
-        bilevel_structure_grad(model, cfg.automl, b, valid_cycle.next(), lr);
-        structure_opt->step();
+      // A step that fails (a NaN loss, a NaN probability the loss refuses)
+      // stops the run, naming where; the last checkpoint stays as it was.
+      try {
+        // AutoML step first (DARTS order), on a validation batch.
+        if (structure_opt && steps % cfg.bilevel_every == 0 &&
+            (cfg.automl == AutoMLMode::bilevel1 || cfg.automl == AutoMLMode::bilevel2)) {
+          bilevel_structure_grad(model, cfg.automl, b, valid_cycle.next(), lr);
+          structure_opt->step();
+        }
+        model.zero_grad();
+        Var loss = batch_loss(model, b);
+        const double loss_value = double(loss.item());
+        if (!std::isfinite(loss_value))
+          throw std::runtime_error("the training loss is " + std::to_string(loss_value) + " (a smaller lr?)");
+        loss.backward();
+        main_opt.step();
+        loss_sum += loss_value;
+      } catch (const std::exception& err) {
+        throw std::runtime_error(run_dir + ": epoch " + std::to_string(epoch + 1) + ", step " +
+                                 std::to_string(steps + 1) + " of " + std::to_string(steps_per_epoch) +
+                                 ": " + err.what() + "; training stopped" + kept());
       }
-      model.zero_grad();
-      Var loss = batch_loss(model, b);
-      loss.backward();
-      main_opt.step();
-      loss_sum += double(loss.item());
       progress.update(start + n, loss_sum / double(steps + 1));
     }
     // official: one extra Adam step on the fusion weights after the epoch,
@@ -351,6 +458,11 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
     }
     model.zero_grad();
     progress.finish();
+    // No checkpoint with a NaN in it: the last one stays the last good one.
+    const std::string after = run_dir + ": after epoch " + std::to_string(epoch + 1);
+    const NamedTensors state = model.state_dict();
+    check_finite(state, after, kept());
+    check_finite(main_opt.state_dict(), after + ", optimizer state", kept());
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     EpochLog e;
@@ -364,9 +476,9 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
     e.valid_auc = valid.mean_auc;
     e.valid_logloss = valid.mean_logloss;
     for (const auto& c : valid.cells) e.cell_auc.push_back(c.auc);
-    const double auc = valid.mean_auc.value_or(-std::numeric_limits<double>::infinity());
-    if (auc > best_auc) {
-      best_auc = auc;
+    const double score = score_of(valid);
+    if (score > best_score) {
+      best_score = score;
       best_epoch = epoch;
       bad_epochs = 0;
       best_state = model.state_dict();
@@ -378,15 +490,17 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
 
     Checkpoint ck;
     ck.meta = log.to_meta();
+    record_identity(ck, setup.identity, setup.fingerprint);
     ck.meta["seed"] = std::to_string(seed);
     ck.meta["next_epoch"] = std::to_string(epoch + 1);
     ck.meta["best_epoch"] = std::to_string(best_epoch);
     ck.meta["bad_epochs"] = std::to_string(bad_epochs);
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", best_auc);
-    ck.meta["best_auc"] = buf;
+    std::snprintf(buf, sizeof buf, "%.17g", best_score);
+    ck.meta["best_score"] = buf;
+    ck.meta["selection"] = by_auc ? "valid_mean_auc" : "valid_mean_logloss";
     ck.meta["stopped_early"] = stopped_early ? "1" : "0";
-    append_prefixed(ck.tensors, "model.", model.state_dict());
+    append_prefixed(ck.tensors, "model.", state);
     append_prefixed(ck.tensors, "best.", best_state);
     append_prefixed(ck.tensors, "opt.main.", main_opt.state_dict());
     if (structure_opt) append_prefixed(ck.tensors, "opt.structure.", structure_opt->state_dict());
@@ -401,6 +515,7 @@ RunResult train_run(const TrainConfig& config, const data::Splits& splits, std::
   r.seed = seed;
   r.split = splits.description;
   r.best_epoch = best_epoch;
+  r.selection = by_auc ? "valid_mean_auc" : "valid_mean_logloss";
   r.stopped_early = stopped_early;
   r.history = log.history();
   r.train_seconds = log.train_seconds();

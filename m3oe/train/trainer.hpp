@@ -9,7 +9,9 @@
 //                     structure parameters (M3oE's four fusion weights) as the
 //                     mode says, for models that have them
 //     evaluate on validation: AUC and log loss per (domain, task) cell
-//     early stopping on the mean validation AUC (patience, best weights kept)
+//     early stopping on the mean validation AUC (patience, best weights kept;
+//     the mean validation log loss when no cell has an AUC, with a warning)
+//     stop with an error on a non-finite loss or parameter
 //     write metrics.csv, fusion_weights.csv (models with fusion weights) and
 //     a checkpoint, atomically
 //   restore the best weights, evaluate on test, write results.json
@@ -46,6 +48,9 @@ struct RunResult {
   std::uint64_t seed = 0;
   std::string split;  // Splits::description
   int best_epoch = -1;
+  // What chose best_epoch: "valid_mean_auc", or "valid_mean_logloss" (lower
+  // is better) when no validation cell has both classes, so no AUC exists.
+  std::string selection = "valid_mean_auc";
   bool stopped_early = false;
   std::vector<EpochLog> history;
   metrics::Evaluation best_valid, test;
@@ -84,9 +89,23 @@ metrics::Evaluation evaluate(const RecModel& model, const data::Dataset& ds, std
 void bilevel_structure_grad(RecModel& model, AutoMLMode mode, const data::Batch& train_batch,
                             const data::Batch& valid_batch, double xi);
 
+// True when at least one (domain, task) cell of `valid` has both a positive
+// and a negative label, so that validation AUC can rank the epochs.
+bool validation_has_auc(const data::Dataset& valid);
+
+// Everything train_run checks before it writes anything: the splits, the
+// model and optimizer settings, the learning rate of every epoch and, with
+// cfg.resume and a checkpoint in run_dir, that the checkpoint is whole and was
+// trained with the same settings and data (run_dir.hpp). Throws on the first
+// problem; writes nothing.
+void check_run(const TrainConfig& cfg, const data::Splits& splits, std::uint64_t seed,
+               const std::string& run_dir);
+
 // Trains one seed into `run_dir` (created if needed). With cfg.resume and a
 // checkpoint in run_dir, continues from it and ends exactly where the
-// uninterrupted run would have.
+// uninterrupted run would have. A non-finite loss or parameter stops it with
+// an error naming the epoch and step; the last checkpoint (of the last good
+// epoch) stays as it was.
 RunResult train_run(const TrainConfig& cfg, const data::Splits& splits, std::uint64_t seed,
                     const std::string& run_dir);
 

@@ -46,6 +46,13 @@ void write_file_atomic(const std::string& path, std::string_view content) {
     ::unlink(tmp.c_str());
     throw std::runtime_error(path + ": cannot rename " + tmp + " into place: " + why);
   }
+  // The rename itself is on disk only once the directory is synced.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);  // best effort: some file systems refuse fsync on directories
+    ::close(dir_fd);
+  }
 }
 
 void make_dirs(const std::string& path) {

@@ -13,7 +13,8 @@ namespace m3oe::util {
 
 // Reads the whole file; throws std::runtime_error naming the path on failure.
 std::string read_file(const std::string& path);
-// Writes `content` atomically (temp file + fsync + rename). Throws on failure.
+// Writes `content` atomically (temp file + fsync + rename + fsync of the
+// directory). Throws on failure.
 void write_file_atomic(const std::string& path, std::string_view content);
 // mkdir -p; throws naming the path on failure.
 void make_dirs(const std::string& path);

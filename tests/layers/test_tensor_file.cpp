@@ -1,10 +1,13 @@
-// The tensor file: round trip, the q16 encoding, and every kind of bad file.
+// The tensor file: round trip, the q16 encoding, and every kind of bad file:
+// a flipped bit anywhere in a tensor, a shape larger than the file, a cut.
 #include "m3oe/io/tensor_file.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -44,8 +47,11 @@ TEST_CASE("write then read gives the same names, shapes and values") {
   t.emplace_back("empty", Tensor(0, 4));
   const std::string path = temp_path("roundtrip.bin");
   io::write_tensor_file(path, t);
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));  // renamed into place
-  const NamedTensors back = io::read_tensor_file(path);
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
+    CHECK(e.path().filename().string().find("roundtrip.bin.tmp") == std::string::npos);  // renamed into place
+  const io::TensorFile file = io::read_tensor_file_with_meta(path);
+  CHECK(file.version == io::kTensorFileVersion);
+  const NamedTensors& back = file.tensors;
   REQUIRE(back.size() == 3);
   for (std::size_t i = 0; i < 3; ++i) {
     CHECK(back[i].first == t[i].first);
@@ -105,13 +111,13 @@ TEST_CASE("bad files: missing, foreign, other version, truncated, trailing bytes
   foreign.save(path);
   CHECK(error_of(path).find("bad magic") != std::string::npos);
 
-  Bytes v2;
-  v2.str("M3OETNSR");
-  v2.u32(2);
-  v2.u32(0);
-  v2.save(path);
+  Bytes v3;
+  v3.str("M3OETNSR");
+  v3.u32(3);
+  v3.u32(0);
+  v3.save(path);
   CHECK_THROWS_AS(io::read_tensor_file(path), io::TensorFileVersionError);
-  CHECK(error_of(path).find("version 2") != std::string::npos);
+  CHECK(error_of(path).find("version 3") != std::string::npos);
 
   Bytes trunc;
   trunc.str("M3OETNSR");
@@ -148,4 +154,90 @@ TEST_CASE("bad files: missing, foreign, other version, truncated, trailing bytes
   dtype.save(path);
   CHECK(error_of(path).find("unknown dtype 7") != std::string::npos);
   std::filesystem::remove(path);
+}
+
+namespace {
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+// A version-2 file of two tensors and some metadata.
+std::string write_sample(const std::string& name) {
+  NamedTensors t;
+  t.emplace_back("first", Tensor::Constant(2, 2, 1.5f));
+  t.emplace_back("weights.big", Tensor::Constant(3, 4, -0.25f));
+  const std::string path = temp_path(name);
+  io::write_tensor_file(path, t, {{"note", "two\nlines \\ here"}, {"epoch", "3"}});
+  return path;
+}
+}  // namespace
+
+TEST_CASE("version 2 keeps metadata, escaped values included") {
+  const std::string path = write_sample("meta.bin");
+  const io::TensorFile f = io::read_tensor_file_with_meta(path);
+  CHECK(f.meta.at("note") == "two\nlines \\ here");
+  CHECK(f.meta.at("epoch") == "3");
+  REQUIRE(f.tensors.size() == 2);
+  CHECK(f.tensors[1].second(2, 3) == -0.25f);
+  CHECK_THROWS_AS(io::write_tensor_file(path, {}, {{"a=b", "x"}}), std::invalid_argument);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("every flipped bit of a version-2 file is an error naming the file, never a crash") {
+  const std::string path = write_sample("flip.bin");
+  const std::string good = file_bytes(path);
+  const std::string damaged_path = temp_path("flip_damaged.bin");
+  // One exponent bit of the last value of 'weights.big' (the 8 bytes before
+  // the end are its checksum): the checksum names the tensor.
+  {
+    std::string b = good;
+    b[b.size() - 8 - 1] = static_cast<char>(b[b.size() - 8 - 1] ^ 0x40);
+    std::ofstream(damaged_path, std::ios::binary) << b;
+    const std::string msg = error_of(damaged_path);
+    CHECK(msg.find(damaged_path) != std::string::npos);
+    CHECK(msg.find("'weights.big'") != std::string::npos);
+    CHECK(msg.find("checksum") != std::string::npos);
+  }
+  // A flipped bit in every byte (bit byte % 8): an error with the file's name.
+  int errors = 0;
+  for (std::size_t byte = 0; byte < good.size(); ++byte) {
+    std::string b = good;
+    b[byte] = static_cast<char>(b[byte] ^ (1 << (byte % 8)));
+    std::ofstream(damaged_path, std::ios::binary | std::ios::trunc) << b;
+    const std::string msg = error_of(damaged_path);
+    errors += msg.find(damaged_path) != std::string::npos;
+  }
+  CHECK(errors == int(good.size()));
+  std::filesystem::remove(path);
+  std::filesystem::remove(damaged_path);
+}
+
+TEST_CASE("a shape larger than the file, and a cut file, are refused before anything is allocated") {
+  const std::string path = write_sample("shape.bin");
+  const std::string good = file_bytes(path);
+  const std::string bad = temp_path("shape_bad.bin");
+  // The rows field of 'weights.big': after its name, then the u32 dtype.
+  const std::size_t rows_at = good.find("weights.big") + std::string("weights.big").size() + 4;
+  std::string b = good;
+  const std::uint32_t huge = 0xFFFFFFFFu;
+  std::memcpy(b.data() + rows_at, &huge, 4);
+  std::memcpy(b.data() + rows_at + 4, &huge, 4);
+  std::ofstream(bad, std::ios::binary) << b;
+  std::string msg = error_of(bad);
+  CHECK(msg.find("('weights.big') [4294967295,4294967295]") != std::string::npos);
+  CHECK(msg.find("truncated or damaged") != std::string::npos);
+  // A huge metadata length.
+  b = good;
+  const std::uint64_t big = ~0ull;
+  std::memcpy(b.data() + 12, &big, 8);
+  std::ofstream(bad, std::ios::binary | std::ios::trunc) << b;
+  CHECK(error_of(bad).find("truncated: the metadata") != std::string::npos);
+  // Every cut.
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    std::ofstream(bad, std::ios::binary | std::ios::trunc) << good.substr(0, n);
+    msg = error_of(bad);
+    CHECK_MESSAGE(msg.find(bad) != std::string::npos, "cut at " << n << ": " << msg);
+  }
+  std::filesystem::remove(path);
+  std::filesystem::remove(bad);
 }

@@ -220,7 +220,7 @@ TEST_CASE("bad settings and files give clear errors") {
   const train::TrainConfig cfg = cli::parse_train_args({"--movielens", dir + "/nowhere"});
   CHECK_THROWS_WITH(train::load_data(cfg), doctest::Contains("nowhere"));
   // A truncated checkpoint.
-  util::write_file_atomic(dir + "/checkpoint.bin", "M3OECKPT");
+  util::write_file_atomic(dir + "/checkpoint.bin", "M3OETNSR");
   CHECK_THROWS_WITH(train::load_checkpoint(dir + "/checkpoint.bin"), doctest::Contains("truncated"));
 }
 
