@@ -10,6 +10,7 @@
 
 #include "autograd/node.hpp"
 #include "autograd/operators.hpp"  // + - * / on Var
+#include "autograd/print.hpp"      // std::cout << var
 
 #include <vector>
 
