@@ -17,7 +17,11 @@ Embedding::Embedding(Index num_embeddings, Index embedding_dim, Rng& rng, double
                                init::normal(num_embeddings, embedding_dim, 0.0, init_std, rng));
 }
 
-Var Embedding::forward(const IndexList& ids) const { return embedding(weight_, ids); }
+Var Embedding::forward(const IndexList& ids) const try {
+  return embedding(weight_, ids);
+} catch (...) {
+  rethrow_in_module(*this);
+}
 
 std::string Embedding::extra_repr() const {
   return std::to_string(num_embeddings()) + ", " + std::to_string(embedding_dim());
@@ -46,7 +50,7 @@ Index FeatureEmbedder::output_dim() const {
   return static_cast<Index>(sparse_.size()) * dim_ + static_cast<Index>(dense_.size());
 }
 
-Var FeatureEmbedder::forward(const data::Batch& batch) const {
+Var FeatureEmbedder::forward(const data::Batch& batch) const try {
   const Index rows = batch.rows;
   if (batch.sparse_ids.size() != sparse_.size())
     throw std::invalid_argument("FeatureEmbedder: batch has " +
@@ -74,6 +78,8 @@ Var FeatureEmbedder::forward(const data::Batch& batch) const {
   }
   if (!dense_.empty()) parts.emplace_back(batch.dense);
   return parts.size() == 1 ? parts[0] : concat_cols(parts);
+} catch (...) {
+  rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::nn
