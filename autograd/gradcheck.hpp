@@ -1,7 +1,7 @@
 // gradcheck.hpp: check any op's or function's backward against central
 // finite differences, like torch.autograd.gradcheck.
 //
-//   Var x(uniform(3, 4), true), w(uniform(4, 5), true);
+//   Var x(Tensor::Random(3, 4), true), w(Tensor::Random(4, 5), true);
 //   GradcheckResult r = gradcheck([](const std::vector<Var>& v) { return tanh(matmul(v[0], v[1])); },
 //                                 {x, w});
 //   if (!r) std::cerr << r.report();

@@ -147,7 +147,7 @@ class ModuleError : public std::invalid_argument {
   // module the error happened in (of type `module_type`).
   ModuleError(const Module& where, std::string path, std::string module_type,
               std::string message);
-  const Module& where() const { return *where_; }
+  const Module& where() const { return *where_; }  // valid while that module lives
   const std::string& path() const { return path_; }
   const std::string& module_type() const { return module_type_; }
   // The message of the original error (the op's).
