@@ -63,6 +63,11 @@ real Var::item() const {
   return node_->value(0, 0);
 }
 
+const Var& Var::set_name(std::string name) const {
+  node_->name = std::move(name);
+  return *this;
+}
+
 Var Var::detach() const { return Var(node_->value, false); }
 
 Var make_result(Tensor value, const char* op, std::vector<Var> inputs, BackwardFn fn) {

@@ -40,6 +40,7 @@ struct Node {
   bool requires_grad = false;
   bool released = false;       // edges dropped by a backward without retain_graph
   const char* op = "leaf";     // the op that made it (for messages and printing)
+  std::string name;            // optional, for printing: a parameter's dotted name
   // Counts the writable accesses to `value` through Var::value(): every
   // in-place change of a parameter (an optimizer step, a load, an AutoML
   // perturbation) goes through one, so a cache of values computed from the
@@ -96,6 +97,11 @@ class Var {
   bool requires_grad() const { return node_->requires_grad; }
   void set_requires_grad(bool on) { node_->requires_grad = on; }
   const char* op() const { return node_->op; }
+  // An optional name shown by the graph dump and the gradient checker (a
+  // module names its parameters "weight", "bias"; a parent prefixes them, so
+  // a model's read "expert.0.domain_specific.0.weight"). Returns *this.
+  const Var& set_name(std::string name) const;
+  const std::string& name() const { return node_->name; }
   Node* node() const { return node_.get(); }
   const NodePtr& node_ptr() const { return node_; }
   // value()(0,0) of a [1,1] tensor, with a shape check.

@@ -26,6 +26,7 @@ inline constexpr std::array kOpTable = {
     OpInfo{"scale", "elementwise", "x[M,N] * s[1,1] -> [M,N]"},
     OpInfo{"add_scalar", "elementwise", "x[M,N] + c -> [M,N]"},
     OpInfo{"mul_scalar", "elementwise", "x[M,N] * c -> [M,N]"},
+    OpInfo{"reciprocal", "elementwise", "1 / x[M,N] -> [M,N]"},
     OpInfo{"sigmoid", "activation", "[M,N] -> [M,N]"},
     OpInfo{"relu", "activation", "[M,N] -> [M,N]"},
     OpInfo{"tanh", "activation", "[M,N] -> [M,N]"},

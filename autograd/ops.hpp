@@ -9,6 +9,8 @@
 #pragma once
 
 #include "autograd/node.hpp"
+#include "autograd/operators.hpp"  // + - * / on Var
+#include "autograd/print.hpp"      // std::cout << var
 
 #include <vector>
 
@@ -32,6 +34,7 @@ Var div(const Var& a, const Var& b);
 Var scale(const Var& x, const Var& s);  // x[M,N] * s[1,1]: the AutoML weights
 Var add_scalar(const Var& x, real c);   // x + c, c a constant
 Var mul_scalar(const Var& x, real c);   // x * c, c a constant
+Var reciprocal(const Var& x);           // 1 / x, elementwise (c / x is c * reciprocal(x))
 
 // ---- activation family (autograd/ops/activation.hpp) -----------------------
 Var sigmoid(const Var& x);

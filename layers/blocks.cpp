@@ -23,7 +23,7 @@ MLP::MLP(const std::vector<Index>& dims, Rng& rng) : UnaryModule("MLP"), dims_(d
   }
 }
 
-Var MLP::forward(const Var& x) {
+Var MLP::forward(const Var& x) try {
   if (x.cols() != in_features())
     throw std::invalid_argument("MLP(" + std::to_string(in_features()) + "->" +
                                 std::to_string(out_features()) + "): input is " +
@@ -34,6 +34,8 @@ Var MLP::forward(const Var& x) {
     h = linear_ln_relu(h, lin->weight(), lin->bias(), norm->weight(), norm->bias(), 1,
                        real(norm->eps()));
   return h;
+} catch (...) {
+  rethrow_in_module(*this);
 }
 
 Gate::Gate(Index in_features, Index num_experts, Rng& rng) : Sequential("Gate") {
@@ -48,13 +50,15 @@ Tower::Tower(Index features, Rng& rng) : Sequential("Tower") {
   out_ = &append(std::make_unique<Linear>(features, 1, rng));
 }
 
-Var Tower::forward(const Var& z) {
+Var Tower::forward(const Var& z) try {
   if (z.cols() != hidden_->in_features())
     throw std::invalid_argument("Tower(" + std::to_string(hidden_->in_features()) +
                                 "): input is " + shape_str(z.value()));
   const Var h = linear_ln_relu(z, hidden_->weight(), hidden_->bias(), norm_->weight(),
                                norm_->bias(), 1, real(norm_->eps()));
   return linear(h, out_->weight(), out_->bias());
+} catch (...) {
+  rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::nn

@@ -7,7 +7,7 @@
 //   ModuleDict     modules under chosen names (one embedding table per feature)
 //   ParameterList  an indexed list of parameters (the per-domain STAR weights)
 //   ReLU, Softmax  activations as modules, so that indices inside a Sequential
-//                  match PyTorch's (tower.0 = Linear, tower.1 = LayerNorm,
+//   Tanh, Sigmoid  match PyTorch's (tower.0 = Linear, tower.1 = LayerNorm,
 //                  tower.2 = ReLU, tower.3 = Linear)
 #pragma once
 
@@ -82,6 +82,18 @@ class ParameterList : public Module {
 class ReLU : public UnaryModule {
  public:
   ReLU() : UnaryModule("ReLU") {}
+  Var forward(const Var& x) override;
+};
+
+class Tanh : public UnaryModule {
+ public:
+  Tanh() : UnaryModule("Tanh") {}
+  Var forward(const Var& x) override;
+};
+
+class Sigmoid : public UnaryModule {
+ public:
+  Sigmoid() : UnaryModule("Sigmoid") {}
   Var forward(const Var& x) override;
 };
 

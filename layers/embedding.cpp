@@ -16,7 +16,11 @@ Embedding::Embedding(Index num_embeddings, Index embedding_dim, Rng& rng, double
                                init::normal(num_embeddings, embedding_dim, 0.0, init_std, rng));
 }
 
-Var Embedding::forward(const IndexList& ids) const { return embedding(weight_, ids); }
+Var Embedding::forward(const IndexList& ids) const try {
+  return embedding(weight_, ids);
+} catch (...) {
+  rethrow_in_module(*this);
+}
 
 std::string Embedding::extra_repr() const {
   return std::to_string(num_embeddings()) + ", " + std::to_string(embedding_dim());

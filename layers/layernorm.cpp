@@ -13,11 +13,13 @@ LayerNorm::LayerNorm(Index features, double eps) : UnaryModule("LayerNorm"), n_(
   bias_ = register_parameter("bias", Tensor::Zero(1, n_));
 }
 
-Var LayerNorm::forward(const Var& x) {
+Var LayerNorm::forward(const Var& x) try {
   if (x.cols() != n_)
     throw std::invalid_argument("LayerNorm(" + std::to_string(n_) + "): input is " +
                                 shape_str(x.value()));
   return layer_norm(x, weight_, bias_, static_cast<real>(eps_));
+} catch (...) {
+  rethrow_in_module(*this);
 }
 
 std::string LayerNorm::extra_repr() const {

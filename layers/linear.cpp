@@ -17,12 +17,14 @@ Linear::Linear(Index in_features, Index out_features, Rng& rng, bool bias)
   if (bias) bias_ = register_parameter("bias", init::uniform(1, out_, bound, rng));
 }
 
-Var Linear::forward(const Var& x) {
+Var Linear::forward(const Var& x) try {
   if (x.cols() != in_)
     throw std::invalid_argument("Linear(" + std::to_string(in_) + "->" + std::to_string(out_) +
                                 "): input is " + shape_str(x.value()) + ", expected [B," +
                                 std::to_string(in_) + "]");
   return linear(x, weight_, bias_);
+} catch (...) {
+  rethrow_in_module(*this);
 }
 
 std::string Linear::extra_repr() const {

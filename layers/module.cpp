@@ -22,6 +22,7 @@ void Module::check_new_name(const std::string& name) const {
 Var Module::register_parameter(std::string name, Tensor value, bool requires_grad) {
   check_new_name(name);
   Var p(std::move(value), requires_grad);
+  p.set_name(prefix() + name);  // its dotted name in the tree built so far
   params_.emplace_back(std::move(name), p);
   return p;
 }
@@ -29,7 +30,60 @@ Var Module::register_parameter(std::string name, Tensor value, bool requires_gra
 void Module::add_child(std::string name, std::unique_ptr<Module> child) {
   check_new_name(name);
   if (!child) throw std::invalid_argument(type_name_ + ": child '" + name + "' is null");
+  // Name the child's parameters by their dotted path from the top of the
+  // tree built so far. Trees are built both bottom-up (a child filled, then
+  // added) and top-down (an empty ModuleList added, then filled): renaming
+  // the subtree at each registration gets the root's names either way.
+  child->parent_ = this;
+  child->name_in_parent_ = name;
+  const std::string child_prefix = child->prefix();
+  for (const auto& [relative, p] : child->named_parameters()) p.set_name(child_prefix + relative);
   children_.emplace_back(std::move(name), std::move(child));
+}
+
+std::string Module::prefix() const {
+  std::string out;
+  for (const Module* m = this; m->parent_ != nullptr; m = m->parent_)
+    out = m->name_in_parent_ + "." + out;
+  return out;
+}
+
+std::optional<std::string> Module::path_to(const Module& m) const {
+  if (&m == this) return std::string();
+  for (const auto& [name, child] : children_)
+    if (auto rest = child->path_to(m)) return rest->empty() ? name : name + "." + *rest;
+  return std::nullopt;
+}
+
+// ---- errors with the module path --------------------------------------------
+
+namespace {
+std::string module_error_text(const std::string& path, const std::string& type,
+                              const std::string& message) {
+  if (path.empty()) return message;  // the called module itself: nothing to add
+  return "in module '" + path + "' (" + type + "): " + message;
+}
+}  // namespace
+
+ModuleError::ModuleError(const Module& where, std::string path, std::string module_type,
+                         std::string message)
+    : std::invalid_argument(module_error_text(path, module_type, message)),
+      where_(&where),
+      path_(std::move(path)),
+      module_type_(std::move(module_type)),
+      message_(std::move(message)) {}
+
+void rethrow_in_module(const Module& m) {
+  try {
+    throw;
+  } catch (const ModuleError& e) {
+    const std::optional<std::string> to_inner = m.path_to(e.where());
+    if (!to_inner || to_inner->empty()) throw;  // not below m: leave it as it is
+    const std::string path = e.path().empty() ? *to_inner : *to_inner + "." + e.path();
+    throw ModuleError(m, path, e.module_type(), e.message());
+  } catch (const std::invalid_argument& e) {
+    throw ModuleError(m, "", m.type_name(), e.what());
+  }
 }
 
 // ---- parameters ------------------------------------------------------------
@@ -69,6 +123,10 @@ Index Module::num_parameters(bool trainable_only) const {
   for (const auto& [name, p] : named_parameters())
     if (!trainable_only || p.requires_grad()) n += p.value().size();
   return n;
+}
+
+void name_parameters(const Module& root) {
+  for (const auto& [name, p] : root.named_parameters()) p.set_name(name);
 }
 
 void Module::zero_grad() {

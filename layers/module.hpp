@@ -17,6 +17,8 @@
 #include "layers/named_tensors.hpp"
 
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,6 +55,9 @@ class Module {
   const std::vector<std::pair<std::string, std::unique_ptr<Module>>>& children() const {
     return children_;
   }
+  // The dotted path from this module to `m` in its tree ("" for itself,
+  // "expert.1.domain_specific.0"), or nothing if `m` is not in it.
+  std::optional<std::string> path_to(const Module& m) const;
 
   // ---- train / eval ------------------------------------------------------
   // Recursive, like PyTorch. (No layer of M3oE behaves differently in eval
@@ -95,6 +100,9 @@ class Module {
 
  private:
   void check_new_name(const std::string& name) const;
+  // "expert.0.domain_specific.0.": the path from the top of the tree this
+  // module is in so far, with a trailing dot ("" at the top).
+  std::string prefix() const;
   void add_child(std::string name, std::unique_ptr<Module> child);
   void collect(const std::string& prefix, NamedParameters& out) const;
   void print(std::string& out, int indent) const;
@@ -103,7 +111,57 @@ class Module {
   bool training_ = true;
   NamedParameters params_;
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+  const Module* parent_ = nullptr;  // set when registered (for parameter names)
+  std::string name_in_parent_;
 };
+
+// Names every parameter leaf (Var::name(), shown by the graph dump and the
+// gradient checker) by its dotted name in `root`'s named_parameters().
+// Parameters get these names already as a tree is built (a module names its
+// own, a parent prefixes its children's); call this for a module used as
+// the root after being built inside another tree, or after renaming.
+void name_parameters(const Module& root);
+
+// ---- errors that say in which module they happened --------------------------
+//
+// A shape error (std::invalid_argument) thrown by an op inside a module's
+// forward reaches the caller as a ModuleError, still a std::invalid_argument,
+// whose message names the module by its path from the module that was called:
+//   in module 'expert.1.domain_specific.0' (Linear): linear: x[8,255] @ w[256,64]: ...
+// Each forward that takes part is a function-try-block whose handler calls
+// rethrow_in_module(*this):
+//
+//   Var Linear::forward(const Var& x) try {
+//     ...
+//   } catch (...) {
+//     rethrow_in_module(*this);
+//   }
+//
+// The innermost such module wraps the op's error; each enclosing one finds
+// the previous one in its subtree (path_to) and lengthens the path. Nothing
+// is paid unless something throws. An error raised by the called module
+// itself keeps its message unchanged; other exception types pass through.
+class ModuleError : public std::invalid_argument {
+ public:
+  // `where` is the module the path starts from; `path` leads from it to the
+  // module the error happened in (of type `module_type`).
+  ModuleError(const Module& where, std::string path, std::string module_type,
+              std::string message);
+  const Module& where() const { return *where_; }  // valid while that module lives
+  const std::string& path() const { return path_; }
+  const std::string& module_type() const { return module_type_; }
+  // The message of the original error (the op's).
+  const std::string& message() const { return message_; }
+
+ private:
+  const Module* where_;
+  std::string path_, module_type_, message_;
+};
+
+// Call from a catch handler inside module `m`'s forward: rethrows the current
+// exception, as a ModuleError with the path from `m` when it is a
+// std::invalid_argument, unchanged otherwise.
+[[noreturn]] void rethrow_in_module(const Module& m);
 
 // "1,234,567": counts are printed with thousands separators.
 std::string with_commas(Index n);

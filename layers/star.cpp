@@ -30,7 +30,7 @@ StarDomainLayer::StarDomainLayer(Index in_features, Index out_features, int num_
   for (int d = 0; d < num_domains; ++d) slot_bias_->append(Tensor::Zero(1, out_));
 }
 
-Var StarDomainLayer::forward(const Var& x, const std::vector<IndexList>& rows_by_domain) const {
+Var StarDomainLayer::forward(const Var& x, const std::vector<IndexList>& rows_by_domain) const try {
   if (x.cols() != in_)
     throw std::invalid_argument("StarDomainLayer: input is " + shape_str(x.value()) +
                                 ", expected [B," + std::to_string(in_) + "]");
@@ -48,6 +48,8 @@ Var StarDomainLayer::forward(const Var& x, const std::vector<IndexList>& rows_by
   if (!f.defined())  // an empty batch
     return Var(Tensor::Zero(0, out_));
   return f;
+} catch (...) {
+  rethrow_in_module(*this);
 }
 
 Var StarDomainLayer::forward_domain(const Var& x_d, int d) const {
@@ -62,11 +64,13 @@ StarDomainLayer::DomainWeights StarDomainLayer::domain_weights(int d) const {
           add((*slot_bias_)[std::size_t(d)], shared_bias_)};     // b_d + b_sh  [1,out]
 }
 
-Var StarDomainLayer::forward_domain(const Var& x_d, const DomainWeights& w) const {
+Var StarDomainLayer::forward_domain(const Var& x_d, const DomainWeights& w) const try {
   if (x_d.cols() != in_)
     throw std::invalid_argument("StarDomainLayer: input is " + shape_str(x_d.value()) +
                                 ", expected [n," + std::to_string(in_) + "]");
   return linear(x_d, w.weight, w.bias);
+} catch (...) {
+  rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::nn

@@ -30,7 +30,7 @@ Index FeatureEmbedder::output_dim() const {
   return static_cast<Index>(sparse_.size()) * dim_ + static_cast<Index>(dense_.size());
 }
 
-Var FeatureEmbedder::forward(const data::Batch& batch) const {
+Var FeatureEmbedder::forward(const data::Batch& batch) const try {
   const Index rows = batch.rows;
   if (batch.sparse_ids.size() != sparse_.size())
     throw std::invalid_argument("FeatureEmbedder: batch has " +
@@ -58,6 +58,8 @@ Var FeatureEmbedder::forward(const data::Batch& batch) const {
   }
   if (!dense_.empty()) parts.emplace_back(batch.dense);
   return parts.size() == 1 ? parts[0] : concat_cols(parts);
+} catch (...) {
+  rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::nn

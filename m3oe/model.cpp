@@ -228,7 +228,7 @@ M3oEOutput M3oE::forward_with(const data::Batch& batch, const Precomputed* pre) 
   return forward_derived(batch, *derived);
 }
 
-M3oEOutput M3oE::forward_derived(const data::Batch& batch, const Derived& derived) const {
+M3oEOutput M3oE::forward_derived(const data::Batch& batch, const Derived& derived) const try {
   const Index b = batch.rows;
   if (b <= 0) throw std::invalid_argument("M3oE::forward: the batch is empty");
   if (static_cast<Index>(batch.domain.size()) != b)
@@ -249,6 +249,8 @@ M3oEOutput M3oE::forward_derived(const data::Batch& batch, const Derived& derive
   out.logits = logits;
   out.probs = sigmoid(logits);
   return out;
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 }  // namespace m3oe

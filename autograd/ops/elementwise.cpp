@@ -152,6 +152,10 @@ void mul_scalar_forward(Tensor& out, const Tensor& x, real c) { out = x * c; }
 void mul_scalar_backward(Tensor* dx, const Tensor& dout, real c) {
   if (dx) *dx += c * dout;
 }
+void reciprocal_forward(Tensor& out, const Tensor& x) { out = x.array().inverse(); }
+void reciprocal_backward(Tensor* dx, const Tensor& dout, const Tensor& out) {
+  if (dx) dx->array() -= dout.array() * out.array().square();
+}
 
 }  // namespace m3oe::ops
 
@@ -204,6 +208,14 @@ Var mul_scalar(const Var& x, real c) {
   ops::mul_scalar_forward(out, x.value(), c);
   return make_result(std::move(out), "mul_scalar", {x}, [c](Node& self) {
     ops::mul_scalar_backward(self.inputs[0]->grad_or_null(), self.grad, c);
+  });
+}
+
+Var reciprocal(const Var& x) {
+  Tensor out;
+  ops::reciprocal_forward(out, x.value());
+  return make_result(std::move(out), "reciprocal", {x}, [](Node& self) {
+    ops::reciprocal_backward(self.inputs[0]->grad_or_null(), self.grad, self.value);
   });
 }
 

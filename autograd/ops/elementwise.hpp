@@ -36,5 +36,9 @@ void add_scalar_backward(Tensor* dx, const Tensor& dout);
 void mul_scalar_forward(Tensor& out, const Tensor& x, real c);
 // dx[M,N] += c * dout[M,N].
 void mul_scalar_backward(Tensor* dx, const Tensor& dout, real c);
+// out[M,N] = 1 / x[M,N] (+-inf at 0, as a division).
+void reciprocal_forward(Tensor& out, const Tensor& x);
+// dx[M,N] += -dout[M,N] * out^2, out[M,N] = 1/x the forward result (d(1/x)/dx = -1/x^2).
+void reciprocal_backward(Tensor* dx, const Tensor& dout, const Tensor& out);
 
 }  // namespace m3oe::ops

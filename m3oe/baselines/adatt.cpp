@@ -60,7 +60,7 @@ Var AdaTTNet::fuse(const Level& level, int u, const Var& in_u, const Var& all,
   return fused;
 }
 
-Var AdaTTNet::forward(const Var& x, const std::vector<int>& heads) const {
+Var AdaTTNet::forward(const Var& x, const std::vector<int>& heads) const try {
   check_heads(heads);
   const int U = num_units();
   // Level 1: every unit reads x; every unit's fused output feeds level 2
@@ -91,6 +91,8 @@ Var AdaTTNet::forward(const Var& x, const std::vector<int>& heads) const {
     logits.push_back(towers_[std::size_t(h)]->forward(z));
   }
   return logits.size() == 1 ? logits[0] : concat_cols(logits);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::baselines

@@ -85,7 +85,7 @@ Var M2M::domain_logits(int d, const Var& x) const {
   return logits.size() == 1 ? logits[0] : concat_cols(logits);
 }
 
-ModelOutput M2M::forward(const data::Batch& batch) const {
+ModelOutput M2M::forward(const data::Batch& batch) const try {
   check_batch(batch, "M2M");
   std::vector<IndexList> rows = nn::group_rows_by_domain(batch.domain, D_);
   const Var x = embedding_->forward(batch);
@@ -94,6 +94,8 @@ ModelOutput M2M::forward(const data::Batch& batch) const {
     if (!rows[std::size_t(d)].empty())
       logits[std::size_t(d)] = domain_logits(d, take_rows(x, rows[std::size_t(d)]));
   return finish_output(logits, std::move(rows), batch.rows);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::baselines

@@ -118,7 +118,7 @@ Var M3oEVariant::domain_logits(int d, const Var& h, const Var& h_gate, const Ind
   return logits.size() == 1 ? logits[0] : concat_cols(logits);
 }
 
-ModelOutput M3oEVariant::forward(const data::Batch& batch) const {
+ModelOutput M3oEVariant::forward(const data::Batch& batch) const try {
   check_batch(batch, type_name().c_str());
   std::vector<IndexList> rows = nn::group_rows_by_domain(batch.domain, D_);
   const Var x = embedding_->forward(batch);
@@ -130,6 +130,8 @@ ModelOutput M3oEVariant::forward(const data::Batch& batch) const {
     if (!rows[std::size_t(d)].empty())
       logits[std::size_t(d)] = domain_logits(d, h, h_gate, rows[std::size_t(d)]);
   return finish_output(logits, std::move(rows), batch.rows);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::baselines

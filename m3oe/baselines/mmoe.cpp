@@ -14,7 +14,7 @@ MMoENet::MMoENet(const std::vector<Index>& path, int heads, int experts, Rng& rn
                         path.back(), rng);
 }
 
-Var MMoENet::forward(const Var& x, const std::vector<int>& heads) const {
+Var MMoENet::forward(const Var& x, const std::vector<int>& heads) const try {
   check_heads(heads);
   std::vector<Var> e;  // K x [n,repr]
   for (nn::MLP* expert : experts_) e.push_back(expert->forward(x));
@@ -25,6 +25,8 @@ Var MMoENet::forward(const Var& x, const std::vector<int>& heads) const {
     logits.push_back(towers_[std::size_t(h)]->forward(z));
   }
   return logits.size() == 1 ? logits[0] : concat_cols(logits);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::baselines

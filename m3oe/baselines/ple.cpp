@@ -43,7 +43,7 @@ Var PLENet::head_mix(const Level& level, int h, const Var& head_in, const std::v
   return mix(level.gates[std::size_t(h)]->forward(head_in), e);
 }
 
-Var PLENet::forward(const Var& x, const std::vector<int>& heads) const {
+Var PLENet::forward(const Var& x, const std::vector<int>& heads) const try {
   check_heads(heads);
   const int H = num_heads();
   // Level 1: every expert reads x. The shared gate mixes all of them, so all
@@ -71,6 +71,8 @@ Var PLENet::forward(const Var& x, const std::vector<int>& heads) const {
     logits.push_back(towers_[std::size_t(h)]->forward(z));
   }
   return logits.size() == 1 ? logits[0] : concat_cols(logits);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::baselines

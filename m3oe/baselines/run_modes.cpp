@@ -83,7 +83,7 @@ Var MultiHeadModel::domain_logits(int d, const data::Batch& batch, const IndexLi
   return cols.size() == 1 ? cols[0] : concat_cols(cols);
 }
 
-ModelOutput MultiHeadModel::forward(const data::Batch& batch) const {
+ModelOutput MultiHeadModel::forward(const data::Batch& batch) const try {
   check_batch(batch, type_name().c_str());
   std::vector<IndexList> rows = nn::group_rows_by_domain(batch.domain, D_);
   // Models that see every row embed the whole batch once.
@@ -95,6 +95,8 @@ ModelOutput MultiHeadModel::forward(const data::Batch& batch) const {
     if (!rows[std::size_t(d)].empty())
       logits[std::size_t(d)] = domain_logits(d, batch, rows[std::size_t(d)], shared_x);
   return finish_output(logits, std::move(rows), batch.rows);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::baselines

@@ -20,10 +20,12 @@ StarLinear::StarLinear(Index in, Index out, int domains, Rng& rng) : nn::Module(
   }
 }
 
-Var StarLinear::forward(const Var& x, int d) const {
+Var StarLinear::forward(const Var& x, int d) const try {
   const Var w = mul(shared_weight_, (*domain_weight_)[std::size_t(d)]);  // W ⊙ W_d
   const Var b = add(shared_bias_, (*domain_bias_)[std::size_t(d)]);      // b + b_d
   return linear(x, w, b);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 // ---- PartitionedNorm --------------------------------------------------------
@@ -44,7 +46,7 @@ PartitionedNorm::PartitionedNorm(Index features, int domains, double momentum, d
   }
 }
 
-Var PartitionedNorm::forward(const Var& x, int d) const {
+Var PartitionedNorm::forward(const Var& x, int d) const try {
   const std::size_t i = std::size_t(d);
   Var mean, var;
   if (is_training()) {
@@ -66,6 +68,8 @@ Var PartitionedNorm::forward(const Var& x, int d) const {
   const Var scale_d = mul(gamma_, (*domain_gamma_)[i]);
   const Var shift_d = add(beta_, (*domain_beta_)[i]);
   return add(mul(xhat, scale_d), shift_d);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 // ---- Star -------------------------------------------------------------------
@@ -108,7 +112,7 @@ Var Star::domain_logits(int d, const Var& x) const {
   return logits;
 }
 
-ModelOutput Star::forward(const data::Batch& batch) const {
+ModelOutput Star::forward(const data::Batch& batch) const try {
   check_batch(batch, "STAR");
   std::vector<IndexList> rows = nn::group_rows_by_domain(batch.domain, D_);
   const Var x = embedding_->forward(batch);  // [B,in]
@@ -117,6 +121,8 @@ ModelOutput Star::forward(const data::Batch& batch) const {
     if (!rows[std::size_t(d)].empty())
       logits[std::size_t(d)] = domain_logits(d, take_rows(x, rows[std::size_t(d)]));
   return finish_output(logits, std::move(rows), batch.rows);
+} catch (...) {
+  nn::rethrow_in_module(*this);
 }
 
 }  // namespace m3oe::baselines

@@ -4,16 +4,18 @@
 //   dL/dv ~ (L(v + h) - L(v - h)) / 2h,   h = 1e-6,
 // are accurate to ~1e-9: truncation error is O(h^2), rounding O(eps / h).
 //
-// Each case builds a small random instance out = f(inputs) and checks the
-// scalar L = sum(out .* W), W a fixed random tensor (so every output entry
-// matters, with its own weight). The analytic gradient comes from
-// out.backward(W), which seeds dL/dout = W. Before the backward every input
-// gradient is pre-filled with random numbers that are subtracted afterwards:
-// a backward that overwrites (=) instead of accumulating (+=) fails too.
+// Each case builds a small random instance out = f(inputs) and checks it with
+// the library's gradient checker, m3oe::gradcheck (autograd/gradcheck.hpp):
+// the scalar L = sum(out .* W), W a fixed random tensor (so every output
+// entry matters, with its own weight); the analytic gradient from
+// out.backward(W); every input gradient pre-filled with random numbers that
+// are subtracted afterwards, so a backward that overwrites (=) instead of
+// accumulating (+=) fails too. The tests at the end check the checker.
 //
 // The test walks kOpTable: an op with no case or no tolerance here fails,
 // named. To add an op: table entry, forward/backward, a case below.
 #include "autograd/backend/backend.hpp"
+#include "autograd/gradcheck.hpp"
 #include "autograd/op_table.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/ops/matmul.hpp"
@@ -200,6 +202,10 @@ Cases make_cases() {
                                           return mul_scalar(v[0], -1.3);
                                         }};
                       }}};
+  // |x| in [0.5,1.5]: far from the pole at 0.
+  c["reciprocal"] = {{"|x| in [0.5,1.5]", [](Rng& r) {
+                        return unary(leaf(away_from_zero(r, 3, 4, 0.5, 1.5)), reciprocal);
+                      }}};
 
   // ---- activation family ----
   c["sigmoid"] = {{"x in [-3,3]", [](Rng& r) { return unary(leaf(r, 3, 4, -3, 3), sigmoid); }}};
@@ -330,12 +336,12 @@ Cases make_cases() {
 
 // Largest accepted |analytic - numeric| / max(1, |numeric|), per op. Central
 // differences in double are good to ~1e-9 here; ops whose derivative is
-// larger or more curved (1/p in bce, 1/b^2 in div, the normalisation in
+// larger or more curved (1/p in bce, 1/b^2 in div and reciprocal, the normalisation in
 // layer_norm) get one more decade.
 const std::map<std::string, double> kTolerance = {
     {"matmul", 1e-8},      {"matmul_nt", 1e-8},   {"matmul_tn", 1e-8},   {"linear", 1e-8},
     {"add", 1e-8},         {"sub", 1e-8},         {"mul", 1e-8},         {"div", 1e-7},
-    {"scale", 1e-8},       {"add_scalar", 1e-8},  {"mul_scalar", 1e-8},  {"sigmoid", 1e-8},
+    {"scale", 1e-8},       {"add_scalar", 1e-8},  {"mul_scalar", 1e-8},  {"reciprocal", 1e-7}, {"sigmoid", 1e-8},
     {"relu", 1e-8},        {"tanh", 1e-8},        {"exp", 1e-8},         {"log", 1e-7},
     {"softmax_rows", 1e-8}, {"bce", 1e-7},        {"bce_with_logits", 1e-8},
     {"layer_norm", 1e-7},  {"linear_ln_relu", 1e-7}, {"mix_experts", 1e-8},
@@ -345,57 +351,15 @@ const std::map<std::string, double> kTolerance = {
     {"stop_gradient", 0.0},
 };
 
-// L = sum(f(inputs) .* w), evaluated without recording a graph.
-double loss(const Instance& inst, const Tensor& w) {
-  NoGradGuard no_grad;
-  return (inst.f(inst.inputs).value().array() * w.array()).sum();
-}
-
-struct Worst {
-  double error = 0;    // the largest scaled error seen
-  std::string where;   // which input entry, with both numbers
-};
-
-// Checks every entry of every input of one instance; returns the worst error.
-Worst check_instance(Instance inst, Rng& rng) {
-  const Tensor out = [&] {
-    NoGradGuard no_grad;
-    return inst.f(inst.inputs).value();
-  }();
-  const Tensor w = uniform(rng, out.rows(), out.cols(), -1, 1);
-
-  // Analytic: pre-filled gradients, so that only an accumulating backward passes.
-  std::vector<Tensor> prefill;
-  for (Var& x : inst.inputs) {
-    prefill.push_back(uniform(rng, x.rows(), x.cols(), -1, 1));
-    x.node()->grad = prefill.back();
-  }
-  inst.f(inst.inputs).backward(w);
-
-  const double h = 1e-6;
-  Worst worst;
-  for (std::size_t k = 0; k < inst.inputs.size(); ++k) {
-    Var& x = inst.inputs[k];
-    const Tensor analytic = x.grad() - prefill[k];
-    for (Index i = 0; i < x.rows(); ++i)
-      for (Index j = 0; j < x.cols(); ++j) {
-        const double v = x.value()(i, j);
-        x.value()(i, j) = v + h;
-        const double up = loss(inst, w);
-        x.value()(i, j) = v - h;
-        const double down = loss(inst, w);
-        x.value()(i, j) = v;
-        const double numeric = (up - down) / (2 * h);
-        const double err = std::abs(analytic(i, j) - numeric) / std::max(1.0, std::abs(numeric));
-        if (err > worst.error || !std::isfinite(err)) {
-          std::ostringstream s;
-          s << "input " << k << " entry (" << i << "," << j << "): analytic " << analytic(i, j)
-            << ", numeric " << numeric;
-          worst = {std::isfinite(err) ? err : 1e300, s.str()};
-        }
-      }
-  }
-  return worst;
+// One instance through the library's checker (autograd/gradcheck.hpp):
+// L = sum(Y .* W) with W drawn from `seed`, gradients pre-filled (so an
+// assigning backward fails), every entry, h = 1e-6, and the op's tolerance
+// relative to max(1, |numeric|) (atol = rtol = tol).
+GradcheckResult check_instance(const Instance& inst, double tol, Rng& rng) {
+  GradcheckOptions o;
+  o.atol = o.rtol = tol;
+  o.seed = rng();
+  return gradcheck(inst.f, inst.inputs, o);
 }
 
 }  // namespace
@@ -430,10 +394,9 @@ TEST_CASE("finite differences agree with backward for every op of the table") {
         variant.custom(rng);
         continue;
       }
-      const Worst worst = check_instance(variant.make(rng), rng);
-      CHECK_MESSAGE(worst.error <= kTolerance.at(name),
-                    "gradient is off: " << worst.where << ", scaled error " << worst.error
-                                        << " > tolerance " << kTolerance.at(name));
+      const GradcheckResult r = check_instance(variant.make(rng), kTolerance.at(name), rng);
+      CHECK_MESSAGE(r.passed, r.report());
+      CHECK(r.checked > 0);
     }
   }
 }
@@ -447,10 +410,9 @@ TEST_CASE("the ops also check out on the reference backend") {
   for (const char* name : {"matmul", "matmul_nt", "matmul_tn", "linear", "softmax_rows",
                            "layer_norm", "linear_ln_relu"}) {
     for (const Variant& variant : cases.at(name)) {
-      const Worst worst = check_instance(variant.make(rng), rng);
-      CHECK_MESSAGE(worst.error <= kTolerance.at(name), "reference backend, op '"
-                                                            << name << "' [" << variant.label
-                                                            << "]: " << worst.where);
+      const GradcheckResult r = check_instance(variant.make(rng), kTolerance.at(name), rng);
+      CHECK_MESSAGE(r.passed, "reference backend, op '" << name << "' [" << variant.label
+                                                        << "]: " << r.report());
     }
   }
 }
@@ -486,4 +448,100 @@ TEST_CASE("bce_with_logits equals bce of the sigmoid, without overflow") {
   big << 800, -800;
   yb << 0, 1;
   CHECK(bce_with_logits(Var(big), yb).item() == doctest::Approx(800.0));
+}
+
+// ---- the checker itself (autograd/gradcheck.hpp) ---------------------------
+
+namespace {
+// y = x^2 with a deliberately wrong backward: right everywhere except entry
+// (1,2), which gets 0.5 too much.
+Var square_with_a_bug(const Var& x) {
+  Tensor y = x.value().array().square();
+  return make_result(std::move(y), "square_with_a_bug", {x}, [](Node& self) {
+    Node& X = *self.inputs[0];
+    if (!X.requires_grad) return;
+    X.grad_buffer().array() += 2 * X.value.array() * self.grad.array();
+    X.grad_buffer()(1, 2) += 0.5;
+  });
+}
+// The identity with a backward that assigns (=) instead of adding (+=).
+Var identity_that_assigns(const Var& x) {
+  return make_result(x.value(), "identity_that_assigns", {x}, [](Node& self) {
+    if (self.inputs[0]->requires_grad) self.inputs[0]->grad = self.grad;
+  });
+}
+}  // namespace
+
+TEST_CASE("gradcheck reports a wrong backward, naming the worst element") {
+  Rng rng(5);
+  Var a = leaf(rng, 3, 4);
+  Var x = leaf(rng, 3, 4);
+  x.set_name("x");
+  const GradcheckFn f = [](const std::vector<Var>& v) { return add(mul(v[0], v[0]), square_with_a_bug(v[1])); };
+  GradcheckOptions o;
+  o.atol = o.rtol = 1e-8;
+  const GradcheckResult r = gradcheck(f, {a, x}, o);
+  CHECK_FALSE(r.passed);
+  CHECK_FALSE(static_cast<bool>(r));
+  CHECK(r.checked == 24);
+  CHECK(r.failed == 1);
+  CHECK(r.worst.input == 1);
+  CHECK(r.worst.input_name == "x");
+  CHECK(r.worst.row == 1);
+  CHECK(r.worst.col == 2);
+  CHECK(r.worst.analytic - r.worst.numeric == doctest::Approx(0.5).epsilon(1e-6));
+  CHECK(r.worst.abs_error == doctest::Approx(0.5).epsilon(1e-6));
+  CHECK(r.worst.ratio > 1);
+  // The correct input checks out on its own.
+  CHECK(r.worst_per_input[0].checked);
+  CHECK(r.worst_per_input[0].ratio <= 1);
+  const std::string report = r.report();
+  INFO(report);
+  CHECK(report.find("FAILED: 1 of 24 entries") != std::string::npos);
+  CHECK(report.find("input 1 'x' [3,4] at (1,2)") != std::string::npos);
+
+  // Without the bug, the same check passes.
+  const GradcheckResult ok = gradcheck(
+      [](const std::vector<Var>& v) { return add(mul(v[0], v[0]), mul(v[1], v[1])); }, {a, x}, o);
+  CHECK_MESSAGE(ok.passed, ok.report());
+  CHECK(ok.report().rfind("gradcheck passed: 0 of 24", 0) == 0);
+}
+
+TEST_CASE("gradcheck's accumulation check catches a backward that assigns") {
+  Rng rng(6);
+  Var x = leaf(rng, 2, 3);
+  const GradcheckFn f = [](const std::vector<Var>& v) { return identity_that_assigns(v[0]); };
+  CHECK_FALSE(gradcheck(f, {x}).passed);  // pre-filled gradients are overwritten
+  GradcheckOptions o;
+  o.check_accumulation = false;
+  CHECK(gradcheck(f, {x}, o).passed);  // the values themselves are right
+}
+
+TEST_CASE("gradcheck: options, skipped inputs, restored gradients, bad calls") {
+  Rng rng(8);
+  Var w = leaf(rng, 4, 5);
+  Var c(uniform(rng, 3, 4, -1, 1));  // a constant: held fixed, not checked
+  const GradcheckFn f = [](const std::vector<Var>& v) { return tanh(matmul(v[1], v[0])); };
+  w.node()->grad = Tensor::Constant(4, 5, 7.0);
+  const GradcheckResult all = gradcheck(f, {w, c});
+  CHECK_MESSAGE(all.passed, all.report());
+  CHECK(all.checked == 20);
+  CHECK_FALSE(all.worst_per_input[1].checked);
+  CHECK(w.grad() == Tensor::Constant(4, 5, 7.0));  // the caller's gradient is back
+
+  GradcheckOptions some;
+  some.max_entries_per_input = 6;  // every 20/6 = 3rd entry: 0, 3, ..., 18
+  CHECK(gradcheck(f, {w, c}, some).checked == 7);
+
+  // A captured-inputs function (a model's loss) and a scalar output.
+  GradcheckOptions ones;
+  ones.random_output_weights = false;
+  const GradcheckResult scalar = gradcheck([&] { return sum(f({w, c})); }, {w}, ones);
+  CHECK_MESSAGE(scalar.passed, scalar.report());
+
+  CHECK_THROWS_AS(gradcheck(f, {c, c}), std::invalid_argument);       // nothing requires grad
+  CHECK_THROWS_AS(gradcheck(f, {tanh(w), c}), std::invalid_argument);  // not a leaf
+  GradcheckOptions bad;
+  bad.h = 0;
+  CHECK_THROWS_AS(gradcheck(f, {w, c}, bad), std::invalid_argument);
 }

@@ -347,3 +347,33 @@ TEST_CASE("the JSON reader reads what the JSON writer writes, and names bad inpu
   CHECK_THROWS_WITH(util::parse_json("\"abc", "f.json"), doctest::Contains("unterminated string"));
   CHECK_THROWS_WITH(util::parse_json("tru", "f.json"), doctest::Contains("invalid literal"));
 }
+
+TEST_CASE("a shape error inside any baseline names the module it happened in") {
+  // The last non-embedding weight matrix of each model gets one row too
+  // many: the forward fails inside that weight's module, and the message
+  // gives the module's path, a prefix of the parameter's dotted name.
+  const data::Schema s = testing::small_schema(3, 2);
+  for (const std::string& name : testing::baseline_names()) {
+    CAPTURE(name);
+    Rng rng(41);
+    auto model = testing::tiny_model(name, s, rng);
+    const data::Batch b = testing::random_batch(s, 14, rng);
+    std::string pick;
+    for (const auto& [n, p] : model->named_parameters())
+      if (n.size() > 7 && n.compare(n.size() - 7, 7, ".weight") == 0 && p.rows() > 1 &&
+          p.cols() > 1 && n.find("embedding") == std::string::npos)
+        pick = n;
+    REQUIRE(!pick.empty());
+    Var w = model->parameter(pick);
+    w.value() = Tensor::Zero(w.rows() + 1, w.cols());
+    try {
+      model->forward(b);
+      FAIL("no error for " << pick);
+    } catch (const nn::ModuleError& e) {
+      CAPTURE(e.what());
+      CHECK(!e.path().empty());
+      CHECK(pick.rfind(e.path() + ".", 0) == 0);
+      CHECK(std::string(e.what()).rfind("in module '" + e.path() + "' (" + e.module_type() + "): ", 0) == 0);
+    }
+  }
+}
