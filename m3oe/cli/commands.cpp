@@ -4,6 +4,7 @@
 #include "autograd/backend/threads.hpp"
 #include "autograd/rng.hpp"
 #include "m3oe/data/table.hpp"
+#include "m3oe/gates.hpp"
 #include "m3oe/train/checkpoint.hpp"
 #include "m3oe/train/results.hpp"
 #include "m3oe/train/trainer.hpp"
@@ -21,7 +22,7 @@ std::string usage() {
       "\n"
       "usage:\n"
       "  m3oe train   [--config FILE] [DATA] [--KEY VALUE ...]\n"
-      "  m3oe eval    --run DIR [--split valid|test|train]\n"
+      "  m3oe eval    --run DIR [--split valid|test|train] [--gates FILE.csv]\n"
       "  m3oe predict --run DIR (--split valid|test|train | --input FILE) --output FILE\n"
       "  m3oe compare --models LIST [--seeds LIST] [--out DIR] [DATA] [--KEY VALUE ...]\n"
       "               (and --merge, --list; m3oe compare --help)\n"
@@ -187,6 +188,8 @@ int eval(const std::vector<std::string>& args) {
   const metrics::Evaluation e = train::evaluate(*model, pick_split(splits, split), cfg.eval_batch);
   std::printf("%s metrics of %s (%s):\n%s", split.c_str(), dir.c_str(), splits.description.c_str(),
               metrics::format_evaluation(e).c_str());
+  if (kv.count("gates"))  // per-cell gate weights (m3oe/gates.hpp has the CSV layout)
+    util::write_file_atomic(kv["gates"], gate_stats_csv(gate_stats(*model, pick_split(splits, split), cfg.eval_batch), splits.train.schema));
   return 0;
 }
 
