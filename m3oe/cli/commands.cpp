@@ -26,6 +26,7 @@ std::string usage() {
       "  m3oe predict --run DIR (--split valid|test|train | --input FILE) --output FILE\n"
       "  m3oe compare --models LIST [--seeds LIST] [--out DIR] [DATA] [--KEY VALUE ...]\n"
       "               (and --merge, --list; m3oe compare --help)\n"
+      "  m3oe report  --run DIR [--out DIR] [--split S]  (figures, index.html; m3oe report --help)\n"
       "\n"
       "DATA (default --synthetic):\n"
       "  --synthetic             the embedded synthetic multi-domain multi-task data\n"
