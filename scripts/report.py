@@ -123,11 +123,23 @@ def plot_training(figs, metrics, best_epoch, title):
               f"Training loss and validation AUC per epoch; the dashed line marks the best epoch ({best_epoch + 1}).")
 
 
+def fusion_title(name, automl, rows):
+    """The panel's title: the AutoML mode, and whether the weights never moved
+    (automl = fixed, or a model that fixes them, like m3oe-no-automl)."""
+    constant = all(float(r[w]) == float(rows[0][w]) for r in rows for w in FUSION)
+    return f"{name}automl = {automl}" + (", weights constant" if constant else "")
+
+
 def plot_fusion_panel(ax, rows, title):
     epochs = [int(r["epoch"]) + 1 for r in rows]
     for i, w in enumerate(FUSION):
         ax.plot(epochs, [float(r[w]) for r in rows], "o-", ms=3, color=f"C{i}", label=w)
-    ax.set(xlabel="epoch", ylabel="weight", title=title, ylim=(0, 1))
+    # Zoomed to the values (they often move by a few hundredths), at least 0.1 tall.
+    values = [float(r[w]) for r in rows for w in FUSION]
+    lo, hi = min(values) - 0.02, max(values) + 0.02
+    if hi - lo < 0.1:
+        lo, hi = (lo + hi) / 2 - 0.05, (lo + hi) / 2 + 0.05
+    ax.set(xlabel="epoch", ylabel="weight", title=title, ylim=(max(0.0, lo), min(1.0, hi)))
     ax.grid(alpha=0.3)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=8)
@@ -135,7 +147,7 @@ def plot_fusion_panel(ax, rows, title):
 
 def plot_fusion(figs, rows, automl):
     fig, ax = plt.subplots(figsize=(6, 4))
-    plot_fusion_panel(ax, rows, f"fusion weights, automl = {automl}")
+    plot_fusion_panel(ax, rows, fusion_title("fusion weights, ", automl, rows))
     figs.save(fig, "fusion.png",
               f"The four fusion weights after each epoch (AutoML mode {automl}); a weight of an ablated module reads 0.")
 
@@ -384,7 +396,7 @@ def compare_report(cmp_dir, out_dir):
         nrows = (len(panels) + cols - 1) // cols
         fig, axes = plt.subplots(nrows, cols, figsize=(4.5 * cols, 3.5 * nrows), squeeze=False)
         for ax, (model, automl, rows) in zip(axes.flat, panels):
-            plot_fusion_panel(ax, rows, f"{model} (automl = {automl})")
+            plot_fusion_panel(ax, rows, fusion_title(f"{model}: ", automl, rows))
         for ax in list(axes.flat)[len(panels):]:
             ax.axis("off")
         figs.save(fig, "compare_fusion.png",
