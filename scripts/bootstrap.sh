@@ -7,6 +7,9 @@ set -euo pipefail
 packages=(meson ninja-build g++ pkg-config libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev)
 # Optional: OpenBLAS lets the benchmarks compare against its sgemm.
 packages+=(libopenblas-dev)
+# `bootstrap.sh --report`: only the optional tools of `m3oe report` and its
+# test (docs/report.md); training and the other tests never need them.
+if [ "${1:-}" = "--report" ]; then packages=(python3-matplotlib chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

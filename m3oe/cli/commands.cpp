@@ -4,6 +4,7 @@
 #include "autograd/backend/threads.hpp"
 #include "autograd/rng.hpp"
 #include "m3oe/data/table.hpp"
+#include "m3oe/gates.hpp"
 #include "m3oe/train/checkpoint.hpp"
 #include "m3oe/train/results.hpp"
 #include "m3oe/train/run_dir.hpp"
@@ -22,10 +23,11 @@ std::string usage() {
       "\n"
       "usage:\n"
       "  m3oe train   [--config FILE] [DATA] [--KEY VALUE ...]\n"
-      "  m3oe eval    --run DIR [--split valid|test|train]\n"
+      "  m3oe eval    --run DIR [--split valid|test|train] [--gates FILE.csv]\n"
       "  m3oe predict --run DIR (--split valid|test|train | --input FILE) --output FILE\n"
       "  m3oe compare --models LIST [--seeds LIST] [--out DIR] [DATA] [--KEY VALUE ...]\n"
       "               (and --merge, --list; m3oe compare --help)\n"
+      "  m3oe report  --run DIR [--out DIR] [--split S]  (figures, index.html; m3oe report --help)\n"
       "\n"
       "DATA (default --synthetic):\n"
       "  --synthetic             the embedded synthetic multi-domain multi-task data\n"
@@ -199,6 +201,8 @@ int eval(const std::vector<std::string>& args) {
   const metrics::Evaluation e = train::evaluate(*model, pick_split(splits, split), cfg.eval_batch);
   std::printf("%s metrics of %s (%s):\n%s", split.c_str(), dir.c_str(), splits.description.c_str(),
               metrics::format_evaluation(e).c_str());
+  if (kv.count("gates"))  // per-cell gate weights (m3oe/gates.hpp has the CSV layout)
+    util::write_file_atomic(kv["gates"], gate_stats_csv(gate_stats(*model, pick_split(splits, split), cfg.eval_batch), splits.train.schema));
   return 0;
 }
 

@@ -22,5 +22,8 @@ int predict(const std::vector<std::string>& args);
 // m3oe compare (m3oe/cli/compare.cpp): models x seeds, one table.
 int compare(const std::vector<std::string>& args);
 std::string compare_usage();
+// m3oe report (m3oe/cli/report.cpp): figures and index.html via scripts/report.py.
+int report(const std::vector<std::string>& args);
+std::string report_usage();
 
 }  // namespace m3oe::cli

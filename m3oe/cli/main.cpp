@@ -5,6 +5,7 @@
 //   m3oe eval    --run DIR [--split valid|test|train]
 //   m3oe predict --run DIR (--split valid|test|train | --input FILE) --output FILE
 //   m3oe compare --models LIST [--seeds LIST] [--out DIR] [DATA] [--KEY VALUE ...]
+//   m3oe report  --run DIR [--out DIR] [--split S]
 //   m3oe --help
 #include "autograd/backend/allocator.hpp"
 #include "m3oe/cli/commands.hpp"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     if (command == "train") return m3oe::cli::train(args);
     if (command == "eval") return m3oe::cli::eval(args);
     if (command == "predict") return m3oe::cli::predict(args);
+    if (command == "report") return m3oe::cli::report(args);
     if (command == "compare") {
       if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
         std::fputs(m3oe::cli::compare_usage().c_str(), stdout);
@@ -35,7 +37,7 @@ int main(int argc, char** argv) {
       }
       return m3oe::cli::compare(args);
     }
-    std::fprintf(stderr, "m3oe: unknown command '%s' (train, eval, predict, compare; see m3oe --help)\n",
+    std::fprintf(stderr, "m3oe: unknown command '%s' (train, eval, predict, compare, report; see m3oe --help)\n",
                  command.c_str());
     return 2;
   } catch (const std::exception& e) {
