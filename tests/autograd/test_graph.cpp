@@ -3,6 +3,7 @@
 // the error messages of bad calls.
 #include "autograd/backend/threads.hpp"
 #include "autograd/ops.hpp"
+#include "test_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -13,26 +14,10 @@
 #include <vector>
 
 using namespace m3oe;
+using m3oe::testing::error_of;
+using m3oe::testing::mat;
 
 namespace {
-
-Tensor mat(Index r, Index c, std::initializer_list<real> values) {
-  Tensor t(r, c);
-  Index i = 0;
-  for (real v : values) t.data()[i++] = v;
-  return t;
-}
-
-// The message of the std::exception that f throws ("" if it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

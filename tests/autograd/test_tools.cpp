@@ -4,6 +4,7 @@
 #include "autograd/gradcheck.hpp"
 #include "autograd/graph_dot.hpp"
 #include "autograd/ops.hpp"
+#include "test_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -13,15 +14,9 @@
 #include <vector>
 
 using namespace m3oe;
+using m3oe::testing::mat;
 
 namespace {
-
-Tensor mat(Index r, Index c, std::initializer_list<real> values) {
-  Tensor t(r, c);
-  Index i = 0;
-  for (real v : values) t.data()[i++] = v;
-  return t;
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -9,6 +9,7 @@
 #include "m3oe/loss.hpp"
 #include "m3oe/model.hpp"
 #include "model_fixtures.hpp"
+#include "test_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,6 +19,7 @@
 #include <string>
 
 using namespace m3oe;
+using m3oe::testing::error_of;
 
 namespace {
 
@@ -31,16 +33,6 @@ M3oEConfig small_config(int D, int T) {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // A user-written module around a Sequential, as docs/autograd.md shows it.

@@ -14,6 +14,7 @@
 #include "m3oe/train/run_dir.hpp"
 #include "m3oe/train/trainer.hpp"
 #include "m3oe/util/files.hpp"
+#include "test_util.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 using namespace m3oe;
+using m3oe::testing::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -55,16 +57,6 @@ std::map<std::string, std::string> snapshot(const std::string& dir) {
   for (const auto& e : fs::recursive_directory_iterator(dir))
     if (e.is_regular_file()) files[fs::relative(e.path(), dir).string()] = util::read_file(e.path().string());
   return files;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
