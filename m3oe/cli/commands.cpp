@@ -54,21 +54,64 @@ std::string flag_key(const std::string& flag) {
   return k;
 }
 
-// --key value pairs (and bare --flags listed in `bare`) into a map.
+// --key value pairs (and bare --flags listed in `bare`) into a map. A flag
+// given twice is an error (which one would win is not obvious).
 std::map<std::string, std::string> parse_flags(const std::vector<std::string>& args,
                                                std::initializer_list<const char*> bare) {
   std::map<std::string, std::string> kv;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + a + "'");
+    if (a.rfind("--", 0) != 0 || a.size() == 2) throw std::invalid_argument("unexpected argument '" + a + "'");
     const std::string key = flag_key(a);
     bool is_bare = false;
     for (const char* b : bare) is_bare = is_bare || key == b;
+    if (kv.count(key)) throw std::invalid_argument("flag " + a + " is given twice");
     if (is_bare) { kv[key] = "true"; continue; }
     if (i + 1 >= args.size()) throw std::invalid_argument("flag " + a + " needs a value");
     kv[key] = args[++i];
   }
   return kv;
+}
+
+// The flags of eval and predict: `own` are the command's own, `settings` the
+// training settings it may override (checked by train::apply_settings);
+// anything else (a typo such as --splt) is an error naming the flag.
+void check_flags(const std::map<std::string, std::string>& kv, const char* command,
+                 std::initializer_list<const char*> own, std::initializer_list<const char*> settings) {
+  for (const auto& [key, value] : kv) {
+    bool known = false;
+    for (const char* k : own) known = known || key == k;
+    for (const char* k : settings) known = known || key == k;
+    if (known) continue;
+    std::string list;
+    for (const char* k : own) list += std::string(list.empty() ? "--" : ", --") + k;
+    for (const char* k : settings) list += std::string(", --") + k;
+    for (char& c : list)
+      if (c == '_') c = '-';
+    std::string flag = "--" + key;
+    for (char& c : flag)
+      if (c == '_') c = '-';
+    throw std::invalid_argument(std::string(command) + ": unknown flag " + flag + " (" + command +
+                                " takes " + list + ")");
+  }
+}
+
+// The training settings among `kv` applied over the run's configuration.
+void apply_overrides(train::TrainConfig& cfg, const std::map<std::string, std::string>& kv,
+                     std::initializer_list<const char*> settings) {
+  std::map<std::string, std::string> over;
+  for (const char* k : settings)
+    if (const auto it = kv.find(k); it != kv.end()) over.insert(*it);
+  train::apply_settings(cfg, over, "command line");
+}
+
+void check_split_name(const std::string& name) {
+  if (name != "test" && name != "valid" && name != "train")
+    throw std::invalid_argument("--split must be train, valid or test, got '" + name + "'");
+}
+
+void print_warnings(const train::TrainConfig& cfg) {
+  for (const std::string& w : train::setting_warnings(cfg)) std::fprintf(stderr, "m3oe: warning: %s\n", w.c_str());
 }
 
 void apply_threads(const train::TrainConfig& cfg) {
@@ -136,6 +179,7 @@ train::TrainConfig parse_train_args(const std::vector<std::string>& args) {
 
 int train(const std::vector<std::string>& args) {
   const train::TrainConfig cfg = parse_train_args(args);
+  print_warnings(cfg);
   apply_threads(cfg);
   // --device cuda: the CUDA plugin's backend when it loads and finds a GPU,
   // else the CPU backend; either way one line says which and why.
@@ -175,14 +219,15 @@ int train(const std::vector<std::string>& args) {
 
 int eval(const std::vector<std::string>& args) {
   auto kv = parse_flags(args, {});
+  check_flags(kv, "eval", {"run", "split"}, {"data_path", "threads", "eval_batch"});
   if (!kv.count("run")) throw std::invalid_argument("eval needs --run DIR");
+  const std::string split = kv.count("split") ? kv["split"] : "test";
+  check_split_name(split);
   const std::string dir = kv["run"];
   train::TrainConfig cfg = run_config(dir);
-  if (kv.count("data_path")) cfg.data_path = kv["data_path"];
-  if (kv.count("threads")) cfg.threads = std::stoi(kv["threads"]);
+  apply_overrides(cfg, kv, {"data_path", "threads", "eval_batch"});
   apply_threads(cfg);
   const data::Splits splits = train::load_data(cfg);
-  const std::string split = kv.count("split") ? kv["split"] : "test";
   const auto model = load_best_model(dir, cfg, splits.train.schema);
   const metrics::Evaluation e = train::evaluate(*model, pick_split(splits, split), cfg.eval_batch);
   std::printf("%s metrics of %s (%s):\n%s", split.c_str(), dir.c_str(), splits.description.c_str(),
@@ -192,12 +237,15 @@ int eval(const std::vector<std::string>& args) {
 
 int predict(const std::vector<std::string>& args) {
   auto kv = parse_flags(args, {});
+  check_flags(kv, "predict", {"run", "split", "input", "output"}, {"data_path", "threads", "eval_batch"});
   if (!kv.count("run") || !kv.count("output"))
     throw std::invalid_argument("predict needs --run DIR and --output FILE");
+  if (kv.count("split") && kv.count("input"))
+    throw std::invalid_argument("predict takes --split or --input, not both");
+  if (kv.count("split")) check_split_name(kv["split"]);
   const std::string dir = kv["run"];
   train::TrainConfig cfg = run_config(dir);
-  if (kv.count("data_path")) cfg.data_path = kv["data_path"];
-  if (kv.count("threads")) cfg.threads = std::stoi(kv["threads"]);
+  apply_overrides(cfg, kv, {"data_path", "threads", "eval_batch"});
   apply_threads(cfg);
   data::TableEncoding encoding;
   data::Splits splits;

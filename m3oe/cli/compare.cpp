@@ -102,6 +102,7 @@ int compare(const std::vector<std::string>& args) {
   }
   if (models.empty()) throw std::invalid_argument("compare needs --models LIST (or --merge, or --list)");
 
+  for (const std::string& w : train::setting_warnings(cfg)) std::fprintf(stderr, "m3oe: warning: %s\n", w.c_str());
   if (cfg.threads > 0) set_num_threads(cfg.threads);
   std::string device_message;
   backend::Backend& device = backend::select_device(cfg.device, &device_message);

@@ -1,5 +1,7 @@
 #include "m3oe/data/parse.hpp"
 
+#include "m3oe/util/files.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -40,6 +42,7 @@ std::string read_text_file(const std::string& path) {
   struct Closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
+  if (const std::string why = util::not_a_regular_file(path); !why.empty()) throw DataError(path, 0, why);
   std::unique_ptr<std::FILE, Closer> f(std::fopen(path.c_str(), "rb"));
   if (!f) throw DataError(path, 0, std::string("cannot open: ") + std::strerror(errno));
   std::string out;
