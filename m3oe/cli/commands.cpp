@@ -188,6 +188,7 @@ int train(const std::vector<std::string>& args) {
   backend::ScopedBackend use_device(device);
   if (!cfg.quiet) std::printf("device: %s\n", device_message.c_str());
   const data::Splits splits = train::load_data(cfg);
+  for (const std::string& w : splits.warnings) std::fprintf(stderr, "m3oe: warning: %s\n", w.c_str());
   if (!cfg.quiet)
     std::printf("data: %s | train %lld, valid %lld, test %lld rows | %d domains x %d tasks | %d threads\n",
                 splits.description.c_str(), static_cast<long long>(splits.train.rows),

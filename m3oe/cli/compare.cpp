@@ -108,6 +108,7 @@ int compare(const std::vector<std::string>& args) {
   backend::Backend& device = backend::select_device(cfg.device, &device_message);
   backend::ScopedBackend use_device(device);
   const data::Splits splits = train::load_data(cfg);
+  for (const std::string& w : splits.warnings) std::fprintf(stderr, "m3oe: warning: %s\n", w.c_str());
   if (!cfg.quiet)
     std::printf("device: %s\ndata: %s | %d domains x %d tasks | %zu models x %zu seeds -> %s\n",
                 device_message.c_str(), splits.description.c_str(), splits.train.schema.num_domains(),

@@ -1,6 +1,7 @@
 #include "m3oe/train/config.hpp"
 
 #include "m3oe/baselines/registry.hpp"
+#include "m3oe/data/parse.hpp"
 #include "m3oe/util/files.hpp"
 
 #include <charconv>
@@ -117,7 +118,7 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
 std::map<std::string, std::string> read_config_file(const std::string& path) {
   std::map<std::string, std::string> kv;
   std::map<std::string, int> first_line;
-  std::stringstream in(util::read_file(path));
+  std::stringstream in(std::string(data::strip_utf8_bom(util::read_file(path))));
   std::string line;
   int lineno = 0;
   while (std::getline(in, line)) {
@@ -223,7 +224,7 @@ void apply_settings(TrainConfig& c, const std::map<std::string, std::string>& kv
       c.out = v;
     }
     else if (key == "quiet") c.quiet = parse_bool(key, v, where);
-    else throw std::invalid_argument(where + ": unknown setting '" + key + "' (see m3oe --help)");
+    else throw std::invalid_argument(where + ": unknown setting '" + data::visible(key) + "' (see m3oe --help)");
   }
 }
 
