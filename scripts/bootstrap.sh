@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(meson ninja-build g++ pkg-config libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev nlohmann-json3-dev)
 # Optional: OpenBLAS lets the benchmarks compare against its sgemm.
 packages+=(libopenblas-dev)
+# The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
+packages+=(clang libclang-rt-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -159,6 +159,18 @@ T in_range(const std::string& key, const std::string& v, const std::string& sour
   return x;
 }
 
+// A path setting as config.txt can hold it: the file is `key = value` lines
+// with '#' comments and trimmed values, so a '#', a line break or spaces at
+// either end would read back as another path (found by fuzz_settings).
+const std::string& storable(const std::string& key, const std::string& v, const std::string& source) {
+  const bool bad = v.find_first_of("#\n\r") != std::string::npos ||
+                   (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t'));
+  if (bad)
+    throw std::invalid_argument(source + ": '" + key + "' cannot hold '#', a line break or spaces at its ends "
+                                "(config.txt could not store it), got '" + data::visible(v) + "'");
+  return v;
+}
+
 // step:<every epochs>:<gamma>, with every >= 1 and a finite gamma > 0.
 void check_lr_schedule(const std::string& v, const std::string& source) {
   if (v == "none") return;
@@ -185,8 +197,8 @@ void apply_settings(TrainConfig& c, const std::map<std::string, std::string>& kv
   for (const auto& [key, v] : kv) {
     const std::string& where = source;
     if (key == "data") { one_of(key, v, {"synthetic", "movielens", "table"}, where); c.data = v; }
-    else if (key == "data_path") c.data_path = v;
-    else if (key == "schema") c.schema_path = v;
+    else if (key == "data_path") c.data_path = storable(key, v, where);
+    else if (key == "schema") c.schema_path = storable(key, v, where);
     else if (key == "split") { one_of(key, v, {"authors", "shuffled"}, where); c.split = v; }
     else if (key == "data_seed") c.data_seed = parse_number<std::uint64_t>(key, v, where);
     else if (key == "synthetic_rows") c.synthetic_rows = in_range<std::int64_t>(key, v, where, 1, std::int64_t(1) << 31);
@@ -221,7 +233,7 @@ void apply_settings(TrainConfig& c, const std::map<std::string, std::string>& kv
     else if (key == "device") { one_of(key, v, {"cpu", "cuda"}, where); c.device = v; }
     else if (key == "out") {
       if (v.empty()) throw std::invalid_argument(where + ": 'out' is empty");
-      c.out = v;
+      c.out = storable(key, v, where);
     }
     else if (key == "quiet") c.quiet = parse_bool(key, v, where);
     else throw std::invalid_argument(where + ": unknown setting '" + data::visible(key) + "' (see m3oe --help)");
@@ -261,6 +273,16 @@ void resolve_defaults(TrainConfig& c) {
   if (c.patience == 0) c.patience = synthetic ? 3 : 10;
 }
 
+namespace {
+// The shortest text that reads back as the same double (0.01, 1e-05,
+// 0.30000000000000004), so that a repeated run uses the very same value.
+std::string exact(double v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
+}  // namespace
+
 std::string to_text(const TrainConfig& c) {
   std::ostringstream o;
   o << "# m3oe train configuration (m3oe train --config <this file> repeats the run)\n";
@@ -282,14 +304,13 @@ std::string to_text(const TrainConfig& c) {
   o << "epochs = " << c.epochs << "\n";
   o << "batch = " << c.batch << "\n";
   o << "eval_batch = " << c.eval_batch << "\n";
-  o.precision(10);
-  o << "lr = " << c.lr << "\n";
-  o << "weight_decay = " << c.weight_decay << "\n";
-  o << "structure_lr = " << c.structure_lr << "\n";
+  o << "lr = " << exact(c.lr) << "\n";
+  o << "weight_decay = " << exact(c.weight_decay) << "\n";
+  o << "structure_lr = " << exact(c.structure_lr) << "\n";
   o << "lr_schedule = " << c.lr_schedule << "\n";
   o << "patience = " << c.patience << "\n";
   o << "automl = " << to_string(c.automl) << "\n";
-  o << "fixed_value = " << c.fixed_value << "\n";
+  o << "fixed_value = " << exact(c.fixed_value) << "\n";
   o << "bilevel_every = " << c.bilevel_every << "\n";
   o << "seeds = ";
   for (std::size_t i = 0; i < c.seeds.size(); ++i) o << (i ? "," : "") << c.seeds[i];

@@ -176,3 +176,28 @@ TEST_CASE("a table path that is a directory or a device is refused by name") {
   cfg = cli::parse_train_args({"--table", "/dev/zero", "--schema", dir + "/s.schema"});
   CHECK_THROWS_WITH(train::load_data(cfg), doctest::Contains("/dev/zero: is not a regular file"));
 }
+
+TEST_CASE("string settings that config.txt could not hold are refused") {
+  // Found by fuzz_settings: --data-path 'a#b' was accepted, written to
+  // config.txt as "data_path = a#b" and read back as "a".
+  CHECK(error_of_train_args({"--table", "data#1.csv"}) ==
+        "command line: 'data_path' cannot hold '#', a line break or spaces at its ends (config.txt could not "
+        "store it), got 'data#1.csv'");
+  CHECK(error_of_train_args({"--out", "runs/x\n"}).find("'out' cannot hold") != std::string::npos);
+  CHECK(error_of_train_args({"--schema", " s.schema"}).find("'schema' cannot hold") != std::string::npos);
+  CHECK(cli::parse_train_args({"--out", "runs/with space/x"}).out == "runs/with space/x");
+}
+
+TEST_CASE("config.txt keeps every number exactly") {
+  // It used to write 10 significant digits: a repeated run got another lr.
+  const train::TrainConfig a = cli::parse_train_args({"--lr", "0.1234567890123", "--weight-decay", "3e-7",
+                                                      "--fixed-value", "0.30000000000000004"});
+  const std::string dir = temp_dir("exact");
+  util::write_file_atomic(dir + "/config.txt", train::to_text(a));
+  train::TrainConfig b;
+  train::apply_settings(b, train::read_config_file(dir + "/config.txt"), "config.txt");
+  CHECK(b.lr == a.lr);
+  CHECK(b.weight_decay == a.weight_decay);
+  CHECK(b.fixed_value == a.fixed_value);
+  CHECK(train::to_text(cli::parse_train_args({})).find("lr = 0.01\nweight_decay = 1e-05\n") != std::string::npos);
+}
