@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -21,7 +22,7 @@
 
 namespace m3oe::fuzz {
 
-// The private folder, made once per process.
+// The private folder, made once per process and removed when it exits.
 inline const std::string& work_dir() {
   static const std::string dir = [] {
     std::string base = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -29,6 +30,14 @@ inline const std::string& work_dir() {
     if (!::mkdtemp(templ.data())) std::abort();
     return templ;
   }();
+  static const bool cleanup = [] {
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(work_dir(), ec);
+    });
+    return true;
+  }();
+  (void)cleanup;
   return dir;
 }
 
