@@ -4,7 +4,7 @@
 # are there. Uses sudo when not run as root.
 set -euo pipefail
 
-packages=(meson ninja-build g++ pkg-config libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev nlohmann-json3-dev)
+packages=(meson ninja-build g++ pkg-config libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev)
 # Optional: OpenBLAS lets the benchmarks compare against its sgemm.
 packages+=(libopenblas-dev)
 # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.

@@ -88,7 +88,7 @@ int compare(const std::vector<std::string>& args) {
       std::printf("  %-20s %s\n", m.name.c_str(), m.description.c_str());
     return 0;
   }
-  train::TrainConfig cfg = parse_train_args(rest);
+  train::TrainConfig cfg = parse_train_args(rest, "compare");
   if (!out_given) cfg.out = "runs/compare";
   const std::vector<std::string> models = models_text.empty() ? std::vector<std::string>{} : model_list(models_text);
   const std::string command = command_line(args);

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   const bool help = !args.empty() && (args[0] == "--help" || args[0] == "-h");
   if (help && (command == "train" || command == "eval" || command == "predict")) {
-    std::fputs(m3oe::cli::usage().c_str(), stdout);
+    std::fputs(m3oe::cli::command_help(command).c_str(), stdout);
     return 0;
   }
   try {

@@ -95,10 +95,15 @@ TEST_CASE("settings outside their range are refused, 0 is not a way to ask for t
 }
 
 TEST_CASE("a flag given twice, a bare '--' and a stray word are errors") {
-  CHECK(error_of_train_args({"--epochs", "1", "--epochs", "2"}) == "flag --epochs is given twice");
+  CHECK(error_of_train_args({"--epochs", "1", "--epochs", "2"}) == "--epochs: At Most 1 required but received 2");
   CHECK(error_of_train_args({"--"}).find("unexpected argument '--'") != std::string::npos);
   CHECK(error_of_train_args({"epochs", "2"}).find("unexpected argument 'epochs'") != std::string::npos);
-  CHECK(error_of_train_args({"--epochs"}).find("--epochs needs a value") != std::string::npos);
+  CHECK(error_of_train_args({"--epochs"}) == "--epochs: 1 required TEXT missing");
+  CHECK(error_of_train_args({"--no-such-key", "1"}) ==
+        "unknown flag --no-such-key (m3oe train takes the flags `m3oe train --help` lists)");
+  // --key=value works, and the underscore spelling of a flag too.
+  CHECK(cli::parse_train_args({"--epochs=4", "--data_seed", "7"}).epochs == 4);
+  CHECK(cli::parse_train_args({"--epochs=4", "--data_seed", "7"}).data_seed == 7);
 }
 
 TEST_CASE("config files: a key set twice, an empty key, a directory or a device are refused by name") {
@@ -149,16 +154,17 @@ TEST_CASE("eval and predict refuse unknown flags, a bad --split and a bad --thre
     }
     return "(no error)";
   };
-  CHECK(error_of([&] { cli::eval({"--run", dir, "--splt", "valid"}); }).find("eval: unknown flag --splt") !=
+  CHECK(error_of([&] { cli::eval({"--run", dir, "--splt", "valid"}); }).find(
+            "unknown flag --splt (m3oe eval takes --run, --split, --data-path, --threads, --eval-batch)") !=
         std::string::npos);
   CHECK(error_of([&] { cli::eval({"--run", dir, "--split", "vaild"}); }) ==
         "--split must be train, valid or test, got 'vaild'");
   CHECK(error_of([&] { cli::predict({"--run", dir, "--output", dir + "/p.csv", "--epochs", "3"}); })
-            .find("predict: unknown flag --epochs") != std::string::npos);
+            .find("unknown flag --epochs (m3oe predict takes") != std::string::npos);
   CHECK(error_of([&] { cli::predict({"--run", dir, "--output", "p", "--split", "test", "--input", "x"}); })
             .find("--split or --input, not both") != std::string::npos);
   CHECK(error_of([&] { cli::compare({"--models", "mlp", "--epohcs", "3"}); })
-            .find("unknown setting 'epohcs'") != std::string::npos);
+            .find("unknown flag --epohcs (m3oe compare takes") != std::string::npos);
   // --threads is checked like the train setting, after the run's config.txt is read.
   const std::string run = temp_dir("eval-run");
   util::write_file_atomic(run + "/config.txt", train::to_text(cli::parse_train_args({})));
