@@ -4,9 +4,12 @@
 # are there. Uses sudo when not run as root.
 set -euo pipefail
 
-packages=(meson ninja-build g++ pkg-config libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev)
+packages=(meson ninja-build g++ pkg-config libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev)
 # Optional: OpenBLAS lets the benchmarks compare against its sgemm.
 packages+=(libopenblas-dev)
+# The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
+packages+=(clang libclang-rt-dev)
+
 # `bootstrap.sh --report`: only the optional tools of `m3oe report` and its
 # test (docs/report.md); training and the other tests never need them.
 if [ "${1:-}" = "--report" ]; then packages=(python3-matplotlib chromium); fi

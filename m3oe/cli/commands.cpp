@@ -11,6 +11,9 @@
 #include "m3oe/train/trainer.hpp"
 #include "m3oe/util/files.hpp"
 
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <stdexcept>
@@ -50,28 +53,130 @@ std::string usage() {
 
 namespace {
 
-std::string flag_key(const std::string& flag) {
-  std::string k = flag.substr(2);
-  for (char& c : k)
-    if (c == '-') c = '_';
-  return k;
+// One flag of a subcommand: `key` is the setting's name (data_path), the
+// flag is --data-path (--data_path works too); a bare flag takes no value.
+struct Flag {
+  std::string key, help;
+  bool bare = false;
+};
+
+std::string dashed(std::string key) {
+  for (char& c : key)
+    if (c == '_') c = '-';
+  return key;
 }
 
-// --key value pairs (and bare --flags listed in `bare`) into a map.
-std::map<std::string, std::string> parse_flags(const std::vector<std::string>& args,
-                                               std::initializer_list<const char*> bare) {
-  std::map<std::string, std::string> kv;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + a + "'");
-    const std::string key = flag_key(a);
-    bool is_bare = false;
-    for (const char* b : bare) is_bare = is_bare || key == b;
-    if (is_bare) { kv[key] = "true"; continue; }
-    if (i + 1 >= args.size()) throw std::invalid_argument("flag " + a + " needs a value");
-    kv[key] = args[++i];
+// The command line of `command` on CLI11, every flag a string: the values
+// are checked by train::apply_settings, which config files go through too.
+// Unknown flags, a flag given twice, a missing value and stray words are
+// CLI11's errors. Paths are checked where they are read (a directory given
+// as a file is refused by name there, for config files too).
+struct CommandLine {
+  CLI::App app;
+  std::vector<Flag> flags;
+  std::vector<std::string> values;
+  std::vector<CLI::Option*> options;
+
+  CommandLine(const std::string& command, std::vector<Flag> f)
+      : app("m3oe " + command + ": see m3oe --help and docs/training.md", "m3oe " + command),
+        flags(std::move(f)),
+        values(flags.size()) {
+    app.set_help_flag();  // m3oe CMD --help is answered by main()
+    for (std::size_t i = 0; i < flags.size(); ++i) {
+      const Flag& fl = flags[i];
+      std::string names = "--" + dashed(fl.key);
+      if (fl.key.find('_') != std::string::npos) names += ",--" + fl.key;
+      options.push_back(fl.bare ? app.add_flag(names, fl.help) : app.add_option(names, values[i], fl.help));
+    }
   }
-  return kv;
+
+  // The flags given, as key -> value ("true" for a bare flag).
+  std::map<std::string, std::string> parse(const std::vector<std::string>& args) {
+    // "--" would end the flags, and everything after it is unexpected anyway.
+    for (const std::string& a : args)
+      if (a == "--") throw std::invalid_argument("unexpected argument '--'");
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+    try {
+      app.parse(reversed);
+    } catch (const CLI::ExtrasError&) {
+      // The first argument CLI11 did not take, named with what is taken.
+      const std::vector<std::string> extra = app.remaining();
+      for (const std::string& a : args) {
+        if (std::find(extra.begin(), extra.end(), a) == extra.end()) continue;
+        if (a.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + a + "'");
+        std::string known;
+        for (const Flag& f : flags) known += (known.empty() ? "--" : ", --") + dashed(f.key);
+        if (flags.size() > 8) known = "the flags `" + app.get_name() + " --help` lists";
+        throw std::invalid_argument("unknown flag " + a + " (" + app.get_name() + " takes " + known + ")");
+      }
+      throw;
+    } catch (const CLI::ParseError& e) {
+      throw std::invalid_argument(e.what());
+    }
+    std::map<std::string, std::string> kv;
+    for (std::size_t i = 0; i < flags.size(); ++i)
+      if (options[i]->count() > 0) kv[flags[i].key] = flags[i].bare ? "true" : values[i];
+    return kv;
+  }
+};
+
+std::vector<Flag> train_flags() {
+  std::vector<Flag> f = {
+      {"config", "FILE: settings as `key = value` lines, the flags over them"},
+      {"synthetic", "the embedded synthetic data (the default)", true},
+      {"movielens", "DIR: MovieLens-1M (ratings.dat, users.dat, movies.dat)"},
+      {"table", "FILE: your own CSV/TSV, with --schema (docs/data.md)"},
+      {"resume", "continue an interrupted run from its checkpoint", true},
+  };
+  for (const auto& [key, help] : train::config_keys()) f.push_back({key, help, key == "quiet"});
+  return f;
+}
+
+const std::vector<Flag>& run_setting_flags() {
+  static const std::vector<Flag> f = {
+      {"data_path", "the data, if it moved since training"},
+      {"threads", "threads, 0 .. 1024 (0 = OMP_NUM_THREADS or all cores)"},
+      {"eval_batch", "evaluation batch rows"},
+  };
+  return f;
+}
+
+// The flags eval and predict share: which run, which split, run settings.
+std::vector<Flag> scoring_flags() {
+  std::vector<Flag> f = {{"run", "DIR: the run directory"}, {"split", "train | valid | test (default test)"}};
+  f.insert(f.end(), run_setting_flags().begin(), run_setting_flags().end());
+  return f;
+}
+
+std::vector<Flag> eval_flags() {
+  std::vector<Flag> f = scoring_flags();
+  f.push_back({"gates", "FILE.csv: also write each cell's mean gate weights (docs/report.md)"});
+  return f;
+}
+
+std::vector<Flag> predict_flags() {
+  std::vector<Flag> f = scoring_flags();
+  f.push_back({"input", "FILE: rows to score (runs on a table), instead of --split"});
+  f.push_back({"output", "FILE: where the probabilities go"});
+  return f;
+}
+
+// The training settings among `kv` applied over the run's configuration.
+void apply_overrides(train::TrainConfig& cfg, const std::map<std::string, std::string>& kv,
+                     std::initializer_list<const char*> settings) {
+  std::map<std::string, std::string> over;
+  for (const char* k : settings)
+    if (const auto it = kv.find(k); it != kv.end()) over.insert(*it);
+  train::apply_settings(cfg, over, "command line");
+}
+
+void check_split_name(const std::string& name) {
+  if (name != "test" && name != "valid" && name != "train")
+    throw std::invalid_argument("--split must be train, valid or test, got '" + name + "'");
+}
+
+void print_warnings(const train::TrainConfig& cfg) {
+  for (const std::string& w : train::setting_warnings(cfg)) std::fprintf(stderr, "m3oe: warning: %s\n", w.c_str());
 }
 
 void apply_threads(const train::TrainConfig& cfg) {
@@ -115,8 +220,13 @@ const data::Dataset& pick_split(const data::Splits& s, const std::string& name) 
 
 }  // namespace
 
-train::TrainConfig parse_train_args(const std::vector<std::string>& args) {
-  auto kv = parse_flags(args, {"synthetic", "resume", "quiet"});
+std::string command_help(const std::string& command) {
+  std::vector<Flag> flags = command == "eval" ? eval_flags() : command == "predict" ? predict_flags() : train_flags();
+  return CommandLine(command, std::move(flags)).app.help();
+}
+
+train::TrainConfig parse_train_args(const std::vector<std::string>& args, const std::string& command) {
+  auto kv = CommandLine(command, train_flags()).parse(args);
   train::TrainConfig cfg;
   if (auto it = kv.find("config"); it != kv.end()) {
     train::apply_settings(cfg, train::read_config_file(it->second), it->second);
@@ -144,6 +254,7 @@ train::TrainConfig parse_train_args(const std::vector<std::string>& args) {
 int train(const std::vector<std::string>& args) {
   train::TrainConfig cfg = parse_train_args(args);
   train::make_paths_absolute(cfg);  // config.txt names the data from any directory
+  print_warnings(cfg);
   apply_threads(cfg);
   // --device cuda: the CUDA plugin's backend when it loads and finds a GPU,
   // else the CPU backend; either way one line says which and why.
@@ -152,6 +263,7 @@ int train(const std::vector<std::string>& args) {
   backend::ScopedBackend use_device(device);
   if (!cfg.quiet) std::printf("device: %s\n", device_message.c_str());
   const data::Splits splits = train::load_data(cfg);
+  for (const std::string& w : splits.warnings) std::fprintf(stderr, "m3oe: warning: %s\n", w.c_str());
   if (!cfg.quiet)
     std::printf("data: %s | train %lld, valid %lld, test %lld rows | %d domains x %d tasks | %d threads\n",
                 splits.description.c_str(), static_cast<long long>(splits.train.rows),
@@ -188,15 +300,15 @@ int train(const std::vector<std::string>& args) {
 }
 
 int eval(const std::vector<std::string>& args) {
-  auto kv = parse_flags(args, {});
+  auto kv = CommandLine("eval", eval_flags()).parse(args);
   if (!kv.count("run")) throw std::invalid_argument("eval needs --run DIR");
+  const std::string split = kv.count("split") ? kv["split"] : "test";
+  check_split_name(split);
   const std::string dir = kv["run"];
   train::TrainConfig cfg = run_config(dir);
-  if (kv.count("data_path")) cfg.data_path = kv["data_path"];
-  if (kv.count("threads")) cfg.threads = std::stoi(kv["threads"]);
+  apply_overrides(cfg, kv, {"data_path", "threads", "eval_batch"});
   apply_threads(cfg);
   const data::Splits splits = train::load_data(cfg);
-  const std::string split = kv.count("split") ? kv["split"] : "test";
   const auto model = load_best_model(dir, cfg, splits);
   const metrics::Evaluation e = train::evaluate(*model, pick_split(splits, split), cfg.eval_batch);
   std::printf("%s metrics of %s (%s):\n%s", split.c_str(), dir.c_str(), splits.description.c_str(),
@@ -207,13 +319,15 @@ int eval(const std::vector<std::string>& args) {
 }
 
 int predict(const std::vector<std::string>& args) {
-  auto kv = parse_flags(args, {});
+  auto kv = CommandLine("predict", predict_flags()).parse(args);
   if (!kv.count("run") || !kv.count("output"))
     throw std::invalid_argument("predict needs --run DIR and --output FILE");
+  if (kv.count("split") && kv.count("input"))
+    throw std::invalid_argument("predict takes --split or --input, not both");
+  if (kv.count("split")) check_split_name(kv["split"]);
   const std::string dir = kv["run"];
   train::TrainConfig cfg = run_config(dir);
-  if (kv.count("data_path")) cfg.data_path = kv["data_path"];
-  if (kv.count("threads")) cfg.threads = std::stoi(kv["threads"]);
+  apply_overrides(cfg, kv, {"data_path", "threads", "eval_batch"});
   apply_threads(cfg);
   data::TableEncoding encoding;
   data::Splits splits;

@@ -11,10 +11,14 @@
 namespace m3oe::cli {
 
 std::string usage();
-// `--key value` flags (and the shortcuts --synthetic, --movielens DIR,
+// The generated (CLI11) help of `m3oe train`, `eval` or `predict`: every flag
+// with one line of help.
+std::string command_help(const std::string& command);
+// `--key value` or `--key=value` flags, parsed with CLI11 (and the shortcuts --synthetic, --movielens DIR,
 // --table FILE, --schema FILE, --config FILE, --resume, --quiet) into a
 // config: the config file first, then the flags over it.
-train::TrainConfig parse_train_args(const std::vector<std::string>& args);
+// `command` names the subcommand in errors (compare passes its own name).
+train::TrainConfig parse_train_args(const std::vector<std::string>& args, const std::string& command = "train");
 
 int train(const std::vector<std::string>& args);
 int eval(const std::vector<std::string>& args);

@@ -89,7 +89,7 @@ int compare(const std::vector<std::string>& args) {
       std::printf("  %-20s %s\n", m.name.c_str(), m.description.c_str());
     return 0;
   }
-  train::TrainConfig cfg = parse_train_args(rest);
+  train::TrainConfig cfg = parse_train_args(rest, "compare");
   if (!out_given) cfg.out = "runs/compare";
   train::make_paths_absolute(cfg);  // each run's config.txt names the data from any directory
   const std::vector<std::string> models = models_text.empty() ? std::vector<std::string>{} : model_list(models_text);
@@ -104,11 +104,13 @@ int compare(const std::vector<std::string>& args) {
   }
   if (models.empty()) throw std::invalid_argument("compare needs --models LIST (or --merge, or --list)");
 
+  for (const std::string& w : train::setting_warnings(cfg)) std::fprintf(stderr, "m3oe: warning: %s\n", w.c_str());
   if (cfg.threads > 0) set_num_threads(cfg.threads);
   std::string device_message;
   backend::Backend& device = backend::select_device(cfg.device, &device_message);
   backend::ScopedBackend use_device(device);
   const data::Splits splits = train::load_data(cfg);
+  for (const std::string& w : splits.warnings) std::fprintf(stderr, "m3oe: warning: %s\n", w.c_str());
   if (!cfg.quiet)
     std::printf("device: %s\ndata: %s | %d domains x %d tasks | %zu models x %zu seeds -> %s\n",
                 device_message.c_str(), splits.description.c_str(), splits.train.schema.num_domains(),

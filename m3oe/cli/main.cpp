@@ -25,6 +25,11 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   args.erase(args.begin());
+  const bool help = !args.empty() && (args[0] == "--help" || args[0] == "-h");
+  if (help && (command == "train" || command == "eval" || command == "predict")) {
+    std::fputs(m3oe::cli::command_help(command).c_str(), stdout);
+    return 0;
+  }
   try {
     if (command == "train") return m3oe::cli::train(args);
     if (command == "eval") return m3oe::cli::eval(args);

@@ -48,6 +48,10 @@ struct Dataset {
 struct Splits {
   Dataset train, valid, test;
   std::string description;  // e.g. "ml-1m, authors' order 80/10/10"
+  // Legal but suspicious things about the data (e.g. a MovieLens copy with
+  // fewer ratings than the published one), one sentence each; m3oe train
+  // prints them as warnings.
+  std::vector<std::string> warnings;
 };
 
 // One mini-batch in the layout the model consumes.

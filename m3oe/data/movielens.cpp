@@ -73,6 +73,17 @@ std::int64_t parse_id(const std::string& file, std::int64_t line_no, std::string
   return id;
 }
 
+// GroupLens's files end every line with a newline, so a last line without
+// one is a file cut short (a copy or download that stopped), possibly inside
+// a number that still parses ("...::97830" for "...::978300760").
+void check_terminated(const std::string& file, const LineReader& lines, std::string_view line) {
+  if (lines.unterminated())
+    fail_at(file, lines.line_number(),
+            "the last line has no newline: the file looks cut short (every line of the GroupLens files ends "
+            "with one; if this file is complete, add it: echo >> " + file + ")",
+            line);
+}
+
 // users.dat: UserID::Gender::Age::Occupation::Zip-code
 std::vector<User> read_users(const std::string& file, std::string_view text, IdTable& ids) {
   std::vector<User> users;
@@ -80,6 +91,7 @@ std::vector<User> read_users(const std::string& file, std::string_view text, IdT
   LineReader lines(text);
   for (std::string_view line; lines.next(line);) {
     if (line.empty()) continue;
+    check_terminated(file, lines, line);
     const std::int64_t n = lines.line_number();
     split_fields(line, "::", f);
     if (f.size() != 5) fail_at(file, n, "expected UserID::Gender::Age::Occupation::Zip-code (5 fields), got " + std::to_string(f.size()) + " fields", line);
@@ -108,6 +120,7 @@ std::vector<Movie> read_movies(const std::string& file, std::string_view text, I
   LineReader lines(text);
   for (std::string_view line; lines.next(line);) {
     if (line.empty()) continue;
+    check_terminated(file, lines, line);
     const std::int64_t n = lines.line_number();
     const std::size_t first = line.find("::"), last = line.rfind("::");
     if (first == std::string_view::npos || last == first)
@@ -155,6 +168,7 @@ Ratings read_ratings(const std::string& file, std::string_view text, const IdTab
   LineReader lines(text);
   for (std::string_view line; lines.next(line);) {
     if (line.empty()) continue;
+    check_terminated(file, lines, line);
     const char* p = line.data();
     const char* end = p + line.size();
     std::int64_t user = 0, movie = 0, rating = 0, timestamp = 0;
@@ -252,6 +266,21 @@ std::vector<std::invoke_result_t<F, const T&>> map_vec(const std::vector<T>& v, 
 
 }  // namespace
 
+std::vector<std::string> ml1m_count_warnings(std::int64_t ratings, std::int64_t users, std::int64_t movies) {
+  std::vector<std::string> out;
+  auto check = [&](std::int64_t have, std::int64_t want, const char* what) {
+    if (have == want) return;
+    const std::int64_t d = have - want;
+    out.push_back("ml-1m: " + std::to_string(have) + " " + what + ", the published MovieLens-1M has " +
+                  std::to_string(want) + " (" + std::to_string(d < 0 ? -d : d) + (d < 0 ? " fewer" : " more") +
+                  "): a subset or another data set, results will not match the paper's");
+  };
+  check(ratings, kMl1mRatings, "ratings");
+  check(users, kMl1mUsers, "users");
+  check(movies, kMl1mMovies, "movies");
+  return out;
+}
+
 MovieLensSplit parse_movielens_split(std::string_view name) {
   if (name == "authors" || name == "authors_order") return MovieLensSplit::authors_order;
   if (name == "shuffled") return MovieLensSplit::shuffled;
@@ -263,7 +292,7 @@ const char* to_string(MovieLensSplit split) {
   return split == MovieLensSplit::authors_order ? "authors" : "shuffled";
 }
 
-Dataset load_movielens_all(const std::string& dir) {
+Dataset load_movielens_all(const std::string& dir, std::vector<std::string>* warnings) {
   const std::string users_file = dir + "/users.dat", movies_file = dir + "/movies.dat",
                     ratings_file = dir + "/ratings.dat";
   const std::string users_text = read_text_file(users_file);
@@ -273,6 +302,9 @@ Dataset load_movielens_all(const std::string& dir) {
   const std::vector<User> users = read_users(users_file, users_text, user_ids);
   const std::vector<Movie> movies = read_movies(movies_file, movies_text, movie_ids);
   const Ratings ratings = read_ratings(ratings_file, ratings_text, user_ids, movie_ids);
+  if (warnings)
+    *warnings = ml1m_count_warnings(static_cast<std::int64_t>(ratings.user.size()),
+                                    static_cast<std::int64_t>(users.size()), static_cast<std::int64_t>(movies.size()));
 
   // LabelEncoder runs on the joined table, so only users and movies that
   // have ratings get a code (3,706 of the 3,883 movies).
@@ -336,16 +368,21 @@ Dataset load_movielens_all(const std::string& dir) {
 
 Splits load_movielens(const std::string& dir, const MovieLensOptions& options) {
   check_split_fractions(options.train_fraction, options.valid_fraction);
-  const Dataset all = load_movielens_all(dir);
+  std::vector<std::string> warnings;
+  const Dataset all = load_movielens_all(dir, &warnings);
   const std::string cut = fractions_label(options.train_fraction, options.valid_fraction);
+  Splits out;
   if (options.split == MovieLensSplit::authors_order) {
     const std::vector<std::int64_t> order = identity_order(all.rows);
-    return split_rows(all, order, options.train_fraction, options.valid_fraction,
-                      "ml-1m, authors' order " + cut + " (no shuffle, user-disjoint)");
+    out = split_rows(all, order, options.train_fraction, options.valid_fraction,
+                     "ml-1m, authors' order " + cut + " (no shuffle, user-disjoint)");
+  } else {
+    const std::vector<std::int64_t> order = shuffled_order(all.rows, options.seed);
+    out = split_rows(all, order, options.train_fraction, options.valid_fraction,
+                     "ml-1m, shuffled (seed " + std::to_string(options.seed) + ") " + cut);
   }
-  const std::vector<std::int64_t> order = shuffled_order(all.rows, options.seed);
-  return split_rows(all, order, options.train_fraction, options.valid_fraction,
-                    "ml-1m, shuffled (seed " + std::to_string(options.seed) + ") " + cut);
+  out.warnings = std::move(warnings);
+  return out;
 }
 
 }  // namespace m3oe::data

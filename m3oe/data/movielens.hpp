@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace m3oe::data {
 
@@ -37,14 +38,24 @@ struct MovieLensOptions {
 MovieLensSplit parse_movielens_split(std::string_view name);
 const char* to_string(MovieLensSplit split);
 
+// The published MovieLens-1M's counts (its README): a copy with other counts
+// loads, with a warning (a subset is legitimate, but not the paper's data).
+inline constexpr std::int64_t kMl1mRatings = 1'000'209, kMl1mUsers = 6'040, kMl1mMovies = 3'883;
+// One sentence per count that differs from the published one, naming both
+// and the difference; empty for the real data set.
+std::vector<std::string> ml1m_count_warnings(std::int64_t ratings, std::int64_t users, std::int64_t movies);
+
 // All 1,000,209 rows, preprocessed, in the authors' row order (no split).
 // Throws DataError (see parse.hpp) naming the file and 1-based line for a
-// missing file, a malformed line, a bad rating or age, a duplicate id, or a
-// rating whose user or movie is not in users.dat / movies.dat.
-Dataset load_movielens_all(const std::string& dir);
+// missing file, a directory or device in its place, a malformed line, a bad
+// rating or age, a duplicate id, a rating whose user or movie is not in
+// users.dat / movies.dat, or a last line without its newline (a file cut
+// short). `warnings`, if given, receives ml1m_count_warnings.
+Dataset load_movielens_all(const std::string& dir, std::vector<std::string>* warnings = nullptr);
 
 // The rows split as `options` says; Splits::description names the split,
-// e.g. "ml-1m, authors' order 80/10/10 (no shuffle, user-disjoint)".
+// e.g. "ml-1m, authors' order 80/10/10 (no shuffle, user-disjoint)", and
+// Splits::warnings holds ml1m_count_warnings.
 Splits load_movielens(const std::string& dir, const MovieLensOptions& options = {});
 
 }  // namespace m3oe::data

@@ -1,5 +1,7 @@
 #include "m3oe/data/parse.hpp"
 
+#include "m3oe/util/files.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -20,18 +22,72 @@ DataError::DataError(std::string file, std::int64_t line, const std::string& mes
       file_(std::move(file)),
       line_(line) {}
 
+std::string visible(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex_byte = [&](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02X", c);
+    out += buf;
+  };
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t') || c == 0x7F) hex_byte(c);
+      else out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: its length from the lead byte, then continuation bytes.
+    const std::size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    std::uint32_t cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      ok = (d >> 6) == 0x2;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if (!ok) {
+      hex_byte(c);
+      ++i;
+      continue;
+    }
+    const bool invisible = cp == 0xFEFF || cp == 0x00A0 || (cp >= 0x200B && cp <= 0x200F) || cp == 0x2060 ||
+                           (cp >= 0x80 && cp < 0xA0) || cp == 0xAD;
+    if (invisible) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "\\u{%04X}", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
 std::string quoted(std::string_view s) {
   constexpr std::size_t kMax = 60;
   std::string out(1, '\'');
-  out.append(s.substr(0, kMax));
+  out.append(visible(s.substr(0, kMax)));
   out.append(s.size() > kMax ? "...'" : "'");
   return out;
+}
+
+std::string_view strip_utf8_bom(std::string_view text) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  return text;
+}
+
+std::string truncation_hint(const LineReader& lines) {
+  return lines.unterminated() ? " (the last line has no newline: was the file cut short?)" : "";
 }
 
 void fail_at(const std::string& file, std::int64_t line, const std::string& what,
              std::string_view line_text) {
   constexpr std::size_t kMax = 120;
-  std::string shown(line_text.substr(0, kMax));
+  std::string shown = visible(line_text.substr(0, kMax));
   if (line_text.size() > kMax) shown += "...";
   throw DataError(file, line, what + " (line: \"" + shown + "\")");
 }
@@ -40,6 +96,7 @@ std::string read_text_file(const std::string& path) {
   struct Closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
+  if (const std::string why = util::not_a_regular_file(path); !why.empty()) throw DataError(path, 0, why);
   std::unique_ptr<std::FILE, Closer> f(std::fopen(path.c_str(), "rb"));
   if (!f) throw DataError(path, 0, std::string("cannot open: ") + std::strerror(errno));
   std::string out;
@@ -61,6 +118,7 @@ bool LineReader::next(std::string_view& line) {
   const std::size_t stop = end == std::string_view::npos ? text_.size() : end;
   line = text_.substr(pos_, stop - pos_);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  unterminated_ = end == std::string_view::npos;
   pos_ = stop + 1;
   ++line_no_;
   return true;

@@ -36,21 +36,36 @@ class DataError : public std::runtime_error {
 // cannot be opened or read.
 std::string read_text_file(const std::string& path);
 
+// The text without a leading UTF-8 byte order mark (EF BB BF), which some
+// editors and spreadsheet programs write and which would otherwise become
+// part of the first column's name.
+std::string_view strip_utf8_bom(std::string_view text);
+
 // Walks a buffer line by line. Handles "\n" and "\r\n" endings and a last
-// line without a newline.
+// line without a newline (see unterminated()); skips a UTF-8 byte order mark.
 class LineReader {
  public:
-  explicit LineReader(std::string_view text) : text_(text) {}
+  explicit LineReader(std::string_view text) : text_(strip_utf8_bom(text)) {}
   // The next line (without its ending) into `line`; false at the end.
   bool next(std::string_view& line);
   // 1-based number of the line last returned by next().
   std::int64_t line_number() const { return line_no_; }
+  // True if the line last returned by next() is the file's last and has no
+  // newline: the file may have been cut short (a copy or download that
+  // stopped) inside that line.
+  bool unterminated() const { return unterminated_; }
 
  private:
   std::string_view text_;
   std::size_t pos_ = 0;
   std::int64_t line_no_ = 0;
+  bool unterminated_ = false;
 };
+
+// A hint to append to the message about a malformed line when the line is
+// the unterminated last one: " (the last line has no newline: was the file
+// cut short?)", else "".
+std::string truncation_hint(const LineReader& lines);
 
 // Splits `line` at every occurrence of `sep` (a multi-character separator
 // such as "::" is allowed) into `out` (cleared first).
@@ -65,7 +80,14 @@ std::string_view trim(std::string_view s);
 bool parse_int64(std::string_view s, std::int64_t& out);
 bool parse_double(std::string_view s, double& out);
 
-// "'text'" shortened to at most ~60 characters, for messages.
+// The text with every byte a reader could not see written as an escape:
+// control characters (a tab excepted) and bytes that are not UTF-8 as \xNN, invisible code
+// points (the byte order mark U+FEFF, zero-width spaces and joiners U+200B..
+// U+200D, U+2060, a no-break space U+00A0) as \u{XXXX}. Printable ASCII and
+// visible UTF-8 (accents, CJK) are kept. For names and values in messages.
+std::string visible(std::string_view s);
+
+// "'text'" shortened to at most ~60 characters and made visible(), for messages.
 std::string quoted(std::string_view s);
 
 }  // namespace m3oe::data

@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cmath>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
@@ -112,13 +115,13 @@ ColumnPositions find_columns(const std::vector<std::string_view>& names, const T
   std::unordered_map<std::string_view, std::size_t> index;
   for (std::size_t i = 0; i < names.size(); ++i)
     if (!index.try_emplace(names[i], i).second)
-      throw DataError(file, header_line, "column name '" + std::string(names[i]) + "' appears twice");
+      throw DataError(file, header_line, "column name '" + visible(names[i]) + "' appears twice");
   auto position = [&](const std::string& name) {
     const auto it = index.find(name);
     if (it == index.end()) {
       std::string have;
-      for (const auto& n : names) have += (have.empty() ? "" : ", ") + std::string(n);
-      throw DataError(file, header_line, "column '" + name + "' of the schema is not in the " +
+      for (const auto& n : names) have += (have.empty() ? "" : ", ") + visible(n);
+      throw DataError(file, header_line, "column '" + visible(name) + "' of the schema is not in the " +
                                              (schema.header ? "header" : "schema's `columns`") +
                                              " (columns: " + have + ")");
     }
@@ -162,10 +165,11 @@ std::unique_ptr<ParsedFile> parse_file(const std::string& path, const TableSchem
     if (trim(line).empty()) continue;
     const std::int64_t n = lines.line_number();
     const std::string err = split_record(line, sep, fields, f->unquoted);
-    if (!err.empty()) fail_at(path, n, err, line);
+    if (!err.empty()) fail_at(path, n, err + truncation_hint(lines), line);
     if (fields.size() != cols.count)
       fail_at(path, n, "expected " + std::to_string(cols.count) + " fields separated by '" +
-                           std::string(1, sep) + "', got " + std::to_string(fields.size()),
+                           visible(std::string_view(&sep, 1)) + "', got " + std::to_string(fields.size()) +
+                           truncation_hint(lines),
               line);
     f->line.push_back(n);
     for (std::size_t j = 0; j < cols.sparse.size(); ++j)
@@ -174,7 +178,9 @@ std::unique_ptr<ParsedFile> parse_file(const std::string& path, const TableSchem
       double v = 0;
       const std::string_view text = fields[cols.dense[j]];
       if (!parse_double(text, v))
-        fail_at(path, n, "column '" + schema.dense[j] + "': expected a finite number, got " + quoted(text), line);
+        fail_at(path, n, "column '" + schema.dense[j] + "': expected a finite number, got " + quoted(text) +
+                             truncation_hint(lines),
+                line);
       f->dense.push_back(v);
     }
     f->domain.push_back(schema.domain.empty() ? 0 : domain_dict.code(fields[cols.domain]));
@@ -186,7 +192,9 @@ std::unique_ptr<ParsedFile> parse_file(const std::string& path, const TableSchem
       else if (text == "1") v = 1;
       else if (!parse_double(text, v)) v = -1;
       if (v != 0 && v != 1)
-        fail_at(path, n, "column '" + schema.tasks[t] + "': label must be 0 or 1, got " + quoted(text), line);
+        fail_at(path, n, "column '" + schema.tasks[t] + "': label must be 0 or 1, got " + quoted(text) +
+                             truncation_hint(lines),
+                line);
       f->labels.push_back(static_cast<float>(v));
     }
   }
@@ -307,6 +315,12 @@ Schema dataset_schema(const TableSchema& schema, const TableEncoding& enc) {
   return out;
 }
 
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
 Dataset encode_rows(const Schema& out_schema, const std::vector<std::unique_ptr<ParsedFile>>& files,
                     const std::vector<RowRef>& rows, const CodeMaps& maps, const TableEncoding& enc) {
   const std::size_t ns = out_schema.sparse.size(), nd = out_schema.dense.size(), nt = out_schema.tasks.size();
@@ -325,8 +339,17 @@ Dataset encode_rows(const Schema& out_schema, const std::vector<std::unique_ptr<
       ds.sparse[i * ns + j] = maps.sparse[j][static_cast<std::size_t>(f.sparse[r * ns + j])];
     for (std::size_t j = 0; j < nd; ++j) {
       const double range = enc.dense_max[j] - enc.dense_min[j];
-      ds.dense[i * nd + j] =
-          static_cast<float>((f.dense[r * nd + j] - enc.dense_min[j]) / (range > 0 ? range : 1.0));
+      const double x = f.dense[r * nd + j];
+      const double scaled = (x - enc.dense_min[j]) / (range > 0 ? range : 1.0);
+      // A value far outside the training range (or a range that overflows)
+      // would become inf in float: refuse it, in every split.
+      if (!(std::abs(scaled) <= double(std::numeric_limits<float>::max())))
+        throw DataError(f.path, f.line[r],
+                        "column '" + out_schema.dense[j] + "': value " + number_text(x) +
+                            " scaled with the training range [" + number_text(enc.dense_min[j]) + ", " +
+                            number_text(enc.dense_max[j]) + "] gives " + number_text(scaled) +
+                            ", which does not fit a float");
+      ds.dense[i * nd + j] = static_cast<float>(scaled);
     }
     ds.domain[i] = maps.domain[static_cast<std::size_t>(f.domain[r])];
     for (std::size_t t = 0; t < nt; ++t) ds.labels[i * nt + t] = f.labels[r * nt + t];
@@ -381,6 +404,11 @@ Splits load_table(const std::string& data_path, const TableSchema& schema, const
                                       " rows; raise train_fraction or add data)");
 
   TableEncoding enc = fit_encoding(schema, files, parts[0], sparse_dicts, domain_dict);
+  for (std::size_t j = 0; j < schema.dense.size(); ++j)
+    if (!std::isfinite(enc.dense_max[j] - enc.dense_min[j]))
+      throw DataError(data_path, 0, "column '" + schema.dense[j] + "': the training values span [" +
+                                        number_text(enc.dense_min[j]) + ", " + number_text(enc.dense_max[j]) +
+                                        "], a range too wide to scale (max - min overflows)");
   const CodeMaps maps = code_maps(schema, enc, sparse_dicts, domain_dict);
   // Every row's domain needs a tower, and every tower training rows.
   for (const auto& part : parts) check_domains(schema, files, part, maps, domain_dict, true);

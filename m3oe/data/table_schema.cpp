@@ -48,7 +48,17 @@ void check_unique(const std::vector<std::string>& names, const char* role, const
   std::set<std::string> seen;
   for (const std::string& n : names)
     if (!seen.insert(n).second)
-      throw DataError(source, 0, std::string("column '") + n + "' is declared twice as " + role);
+      throw DataError(source, 0, std::string("column '") + visible(n) + "' is declared twice as " + role);
+}
+
+// A column in two roles that must exclude each other, e.g. a feature that is
+// also a task: the model would read its own label (a test AUC of 1.0).
+void check_disjoint(const std::vector<std::string>& a, const char* role_a, const std::vector<std::string>& b,
+                    const char* role_b, const char* why, const std::string& source) {
+  for (const std::string& n : a)
+    if (std::find(b.begin(), b.end(), n) != b.end())
+      throw DataError(source, 0, "column '" + visible(n) + "' is declared both `" + role_a + "` and `" + role_b +
+                                     "`: " + why);
 }
 
 }  // namespace
@@ -61,6 +71,13 @@ void TableSchema::validate(const std::string& source) const {
   check_unique(dense, "dense", source);
   check_unique(tasks, "task", source);
   check_unique(domain_values, "a domain value", source);
+  const char* leak = "a label cannot be a feature (the model would read the answer)";
+  check_disjoint(sparse, "sparse", tasks, "task", leak, source);
+  check_disjoint(dense, "dense", tasks, "task", leak, source);
+  check_disjoint(sparse, "sparse", dense, "dense", "a column is either categorical or numeric", source);
+  if (!domain.empty())
+    check_disjoint({domain}, "domain", tasks, "task",
+                   "the label would pick the towers (every row's domain tells its answer)", source);
   if (!domain_values.empty() && domain.empty())
     throw DataError(source, 0, "`domain_values` given without a `domain` column");
   if (!header) {
@@ -68,7 +85,7 @@ void TableSchema::validate(const std::string& source) const {
     check_unique(columns, "in `columns`", source);
     auto need = [&](const std::string& name) {
       if (std::find(columns.begin(), columns.end(), name) == columns.end())
-        throw DataError(source, 0, "column '" + name + "' is used but not listed in `columns`");
+        throw DataError(source, 0, "column '" + visible(name) + "' is used but not listed in `columns`");
     };
     for (const auto& n : sparse) need(n);
     for (const auto& n : dense) need(n);

@@ -39,7 +39,7 @@ struct TrainConfig {
   int domain_dim = 512, hidden_dim = 256, expert_dim = 64;  // towers: expert_dim -> expert_dim -> 1
   std::string ablation = "none";  // none | no_domain | no_task | no_both
   // ---- optimisation
-  // 0 = the data source's default (resolve_defaults): the official script's
+  // 0 = not set: the data source's default (resolve_defaults), the official script's
   // 50 epochs, batch 40,960, patience 10 on real data; 10 epochs, batch 1,024
   // and patience 3 on the synthetic data, so the first run takes seconds.
   int epochs = 0;
@@ -62,11 +62,23 @@ struct TrainConfig {
   bool quiet = false;
 };
 
-// Parses `key = value` lines ('#' starts a comment); throws naming file:line.
+// The most threads a run may ask for (a bound, so that a typo such as
+// --threads 100000 is an error rather than a crash inside OpenMP).
+inline constexpr int kMaxThreads = 1024;
+
+// Parses `key = value` lines ('#' starts a comment); throws naming file:line
+// for a line without '=', an empty key or a key set twice.
 std::map<std::string, std::string> read_config_file(const std::string& path);
-// Applies key/value pairs onto `cfg`; `where(key)` names the source for errors.
+// Applies key/value pairs onto `cfg`; `source` names where they came from in
+// errors. Every value is parsed whole and checked against its range
+// (m3oe --help and docs/training.md list them); a bad one throws
+// std::invalid_argument naming the setting, e.g. "command line: 'epochs'
+// must be in [1, 1000000], got '0'".
 void apply_settings(TrainConfig& cfg, const std::map<std::string, std::string>& kv,
                     const std::string& source);
+// Settings that are legal but almost surely a mistake (lr 1e6, 500 threads
+// on 2 cores), one sentence each; `m3oe train` prints them as warnings.
+std::vector<std::string> setting_warnings(const TrainConfig& cfg);
 // Fills the settings left at 0 with the data source's defaults.
 void resolve_defaults(TrainConfig& cfg);
 // The config as key = value text (round-trips through read_config_file).

@@ -9,11 +9,22 @@
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace m3oe::util {
 
+std::string not_a_regular_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  if (S_ISDIR(st.st_mode)) return "is a directory, not a file";
+  if (!S_ISREG(st.st_mode)) return "is not a regular file (a FIFO, device or socket), refusing to read it";
+  return {};
+}
+
 std::string read_file(const std::string& path) {
+  if (const std::string why = not_a_regular_file(path); !why.empty())
+    throw std::runtime_error(path + ": " + why);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open for reading: " + std::strerror(errno));
   std::ostringstream ss;

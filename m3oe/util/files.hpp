@@ -11,7 +11,13 @@
 
 namespace m3oe::util {
 
-// Reads the whole file; throws std::runtime_error naming the path on failure.
+// Empty if `path` can be read as a file; else why not ("is a directory, not a
+// file", "is not a regular file (a FIFO, device or socket)"), so that a
+// directory or /dev/zero is refused by name before anything is read. A path
+// that does not exist gives an empty string too: opening it says so.
+std::string not_a_regular_file(const std::string& path);
+// Reads the whole file; throws std::runtime_error naming the path on failure
+// (also for a directory or a special file, see not_a_regular_file).
 std::string read_file(const std::string& path);
 // Writes `content` atomically (temp file + fsync + rename + fsync of the
 // directory). Throws on failure.

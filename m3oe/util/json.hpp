@@ -1,79 +1,84 @@
-// json.hpp: a tiny JSON writer for results files (no parsing needed: runs
-// read their configs from key=value text, see m3oe/train/config.hpp).
+// json.hpp: the JSON writer of the results files (results.json,
+// summary.json, comparison.json), on nlohmann-json (Debian nlohmann-json3-dev).
+//
+// A streaming interface (begin_object / key / value / end_object) over an
+// nlohmann::ordered_json document, so keys keep the order they are written
+// in. Numbers are rounded to 9 significant digits (what a float holds, and
+// what these files always carried); non-finite numbers (an undefined AUC)
+// are written as null. Strings that are not valid UTF-8 (a Latin-1 domain
+// name from a user's CSV) get U+FFFD for the bad bytes instead of making
+// the file invalid JSON.
 #pragma once
+
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace m3oe::util {
 
 class JsonWriter {
  public:
-  JsonWriter& begin_object() { value_prefix(); out_ += '{'; first_.push_back(true); return *this; }
-  JsonWriter& end_object() { out_ += '}'; first_.pop_back(); return *this; }
-  JsonWriter& begin_array() { value_prefix(); out_ += '['; first_.push_back(true); return *this; }
-  JsonWriter& end_array() { out_ += ']'; first_.pop_back(); return *this; }
+  JsonWriter& begin_object() { return open(nlohmann::ordered_json::object()); }
+  JsonWriter& end_object() { return close(); }
+  JsonWriter& begin_array() { return open(nlohmann::ordered_json::array()); }
+  JsonWriter& end_array() { return close(); }
   JsonWriter& key(std::string_view k) {
-    comma();
-    quoted(k);
-    out_ += ':';
-    after_key_ = true;
+    key_ = std::string(k);
     return *this;
   }
-  JsonWriter& value(std::string_view s) { value_prefix(); quoted(s); return *this; }
+  JsonWriter& value(std::string_view s) { return put(std::string(s)); }
   JsonWriter& value(const char* s) { return value(std::string_view(s)); }
-  JsonWriter& value(bool b) { value_prefix(); out_ += b ? "true" : "false"; return *this; }
-  JsonWriter& value(long long v) { value_prefix(); out_ += std::to_string(v); return *this; }
+  JsonWriter& value(bool b) { return put(b); }
+  JsonWriter& value(long long v) { return put(v); }
   JsonWriter& value(int v) { return value(static_cast<long long>(v)); }
-  // Non-finite numbers (an undefined AUC) are written as null.
   JsonWriter& value(double v) {
-    value_prefix();
-    if (!std::isfinite(v)) { out_ += "null"; return *this; }
+    if (!std::isfinite(v)) return null();
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.9g", v);
-    out_ += buf;
-    return *this;
+    return put(std::strtod(buf, nullptr));
   }
-  JsonWriter& null() { value_prefix(); out_ += "null"; return *this; }
-  const std::string& str() const { return out_; }
+  JsonWriter& null() { return put(nullptr); }
+  // The document as compact JSON text.
+  const std::string& str() const {
+    text_ = done_.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    return text_;
+  }
 
  private:
-  void comma() {
-    if (!first_.empty()) {
-      if (!first_.back()) out_ += ',';
-      first_.back() = false;
+  JsonWriter& open(nlohmann::ordered_json empty) {
+    open_.emplace_back(std::move(key_), std::move(empty));
+    key_.clear();
+    return *this;
+  }
+  JsonWriter& close() {
+    auto [k, v] = std::move(open_.back());
+    open_.pop_back();
+    key_ = std::move(k);
+    return put(std::move(v));
+  }
+  // Adds `v` to the innermost open object (under the last key) or array, or
+  // makes it the document.
+  JsonWriter& put(nlohmann::ordered_json v) {
+    if (open_.empty()) {
+      done_ = std::move(v);
+    } else if (open_.back().second.is_object()) {
+      open_.back().second[key_] = std::move(v);
+    } else {
+      open_.back().second.push_back(std::move(v));
     }
+    key_.clear();
+    return *this;
   }
-  void value_prefix() {
-    if (after_key_) { after_key_ = false; return; }
-    comma();
-  }
-  void quoted(std::string_view s) {
-    out_ += '"';
-    for (char c : s) {
-      switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\t': out_ += "\\t"; break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out_ += buf;
-          } else {
-            out_ += c;
-          }
-      }
-    }
-    out_ += '"';
-  }
-  std::string out_;
-  std::vector<bool> first_;
-  bool after_key_ = false;
+  std::vector<std::pair<std::string, nlohmann::ordered_json>> open_;  // (key it goes under, value)
+  std::string key_;
+  nlohmann::ordered_json done_;
+  mutable std::string text_;
 };
 
 }  // namespace m3oe::util

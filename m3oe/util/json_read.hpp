@@ -1,9 +1,10 @@
-// json_read.hpp: a small JSON reader, enough to read back the results.json
-// files the runs write (m3oe compare merges them into one table).
+// json_read.hpp: reads back the results.json files the runs write (m3oe
+// compare merges them into one table), on nlohmann-json's parser.
 //
 // The whole grammar of RFC 8259 is accepted: objects, arrays, strings with
 // escapes (\uXXXX, surrogate pairs included, become UTF-8), numbers, true,
-// false, null. Errors name the source, line and column.
+// false, null. Errors name the source, line and column. JsonValue keeps an
+// object's members in document order.
 #pragma once
 
 #include <optional>

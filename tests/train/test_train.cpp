@@ -208,7 +208,7 @@ TEST_CASE("bad settings and files give clear errors") {
   CHECK_THROWS_WITH_AS(cli::parse_train_args({"--epochs", "ten"}), doctest::Contains("'epochs' expects a number"),
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(cli::parse_train_args({"--no-such-key", "1"}),
-                       doctest::Contains("unknown setting 'no_such_key'"), std::invalid_argument);
+                       doctest::Contains("unknown flag --no-such-key"), std::invalid_argument);
   {
     std::ofstream(dir + "/bad.cfg") << "epochs = 3\nthis line has no equals sign\n";
   }
