@@ -16,6 +16,7 @@
 #include "m3oe/util/files.hpp"
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -46,8 +47,22 @@ std::vector<std::string> small_args(const std::string& out, int epochs) {
           std::to_string(epochs), "--out", out, "--quiet", "--threads", "1"};
 }
 
+// `a` with the flags of `more`: a flag already in `a` gets the new value (the
+// command line refuses a flag given twice), others are appended. A word after
+// a flag is its value unless it is a flag itself (--resume takes none).
 std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
-  a.insert(a.end(), more.begin(), more.end());
+  const std::vector<std::string> m(more);
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    const bool has_value = i + 1 < m.size() && m[i + 1].rfind("--", 0) != 0;
+    const auto it = std::find(a.begin(), a.end(), m[i]);
+    if (has_value && it != a.end() && it + 1 != a.end()) {
+      *(it + 1) = m[i + 1];
+    } else {
+      a.push_back(m[i]);
+      if (has_value) a.push_back(m[i + 1]);
+    }
+    if (has_value) ++i;
+  }
   return a;
 }
 

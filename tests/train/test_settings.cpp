@@ -155,7 +155,7 @@ TEST_CASE("eval and predict refuse unknown flags, a bad --split and a bad --thre
     return "(no error)";
   };
   CHECK(error_of([&] { cli::eval({"--run", dir, "--splt", "valid"}); }).find(
-            "unknown flag --splt (m3oe eval takes --run, --split, --data-path, --threads, --eval-batch)") !=
+            "unknown flag --splt (m3oe eval takes --run, --split, --data-path, --threads, --eval-batch, --gates)") !=
         std::string::npos);
   CHECK(error_of([&] { cli::eval({"--run", dir, "--split", "vaild"}); }) ==
         "--split must be train, valid or test, got 'vaild'");
