@@ -51,6 +51,17 @@ void check_unique(const std::vector<std::string>& names, const char* role, const
       throw DataError(source, 0, std::string("column '") + visible(n) + "' is declared twice as " + role);
 }
 
+// A name with a control character (a stray carriage return of a CRLF file, a
+// NUL) cannot be a column: it would print invisibly and would not survive
+// being written back (the line reader drops a line's last '\r').
+void check_printable(const std::vector<std::string>& names, const char* role, const std::string& source) {
+  for (const std::string& n : names)
+    for (const char c : n)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        throw DataError(source, 0, std::string("the ") + role + " name '" + visible(n) +
+                                       "' holds a control character");
+}
+
 // A column in two roles that must exclude each other, e.g. a feature that is
 // also a task: the model would read its own label (a test AUC of 1.0).
 void check_disjoint(const std::vector<std::string>& a, const char* role_a, const std::vector<std::string>& b,
@@ -67,6 +78,12 @@ void TableSchema::validate(const std::string& source) const {
   if (tasks.empty()) throw DataError(source, 0, "no `task` column: at least one 0/1 label column is needed");
   if (sparse.empty() && dense.empty())
     throw DataError(source, 0, "no feature columns: declare at least one `sparse` or `dense` column");
+  check_printable(sparse, "sparse column", source);
+  check_printable(dense, "dense column", source);
+  check_printable(tasks, "task column", source);
+  check_printable(columns, "column", source);
+  check_printable(domain_values, "domain value", source);
+  if (!domain.empty()) check_printable({domain}, "domain column", source);
   check_unique(sparse, "sparse", source);
   check_unique(dense, "dense", source);
   check_unique(tasks, "task", source);

@@ -113,6 +113,25 @@ TEST_CASE("a column cannot be both a feature and a task, nor the domain and a ta
   CHECK(parse_table_schema("sparse region\ndomain region\ntask y\n", "s").domain == "region");
 }
 
+TEST_CASE("a column name with a control character is refused (found by fuzz_table)") {
+  // The fuzzer's case: "dense x" followed by carriage returns. The line reader
+  // drops one '\r' (CRLF files), so the name lost a '\r' at each round trip
+  // through to_text; a name holding a control character is now an error.
+  auto schema_error = [](const std::string& text) {
+    return error_of([&] { parse_table_schema(text, "s.schema"); });
+  };
+  const std::string cr = schema_error("sparse u\ndense x\r\r\r\ntask y\n");
+  CHECK(contains(cr, "s.schema: the dense column name 'x"));
+  CHECK(contains(cr, "' holds a control character"));
+  CHECK_FALSE(contains(cr, "\r"));  // shown escaped, not as raw carriage returns
+  CHECK(contains(schema_error(std::string("sparse u\0v\ntask y\n", 18)), "holds a control character"));
+  CHECK(contains(schema_error("sparse u\ntask y\x7f\n"), "the task column name"));
+  // A CRLF file is still fine: each line's one '\r' is its line ending.
+  const TableSchema crlf = parse_table_schema("sparse u\r\ndense x\r\ntask y\r\n", "s");
+  CHECK(crlf.dense == std::vector<std::string>{"x"});
+  CHECK(to_text(parse_table_schema(to_text(crlf), "round trip")) == to_text(crlf));
+}
+
 TEST_CASE("a directory, a device or a FIFO is refused by name before reading") {
   const TempDir t;
   const std::string schema = t.file("s.schema", "sparse u\ntask y\n");
