@@ -7,6 +7,7 @@
 #include "m3oe/data/movielens.hpp"
 #include "m3oe/data/parse.hpp"
 #include "m3oe/data/table.hpp"
+#include "test_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,27 +19,10 @@
 #include <unistd.h>
 
 using namespace m3oe::data;
+using m3oe::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() / ("m3oe-strict-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name, const std::string& text) const {
-    std::ofstream(dir / name, std::ios::binary) << text;
-    return (dir / name).string();
-  }
-  std::string path() const { return dir.string(); }
-};
 
 std::string error_of(const std::function<void()>& f) {
   try {

@@ -3,6 +3,7 @@
 // of bad input.
 #include "m3oe/data/parse.hpp"
 #include "m3oe/data/table.hpp"
+#include "test_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,26 +16,9 @@
 #include <unistd.h>
 
 using namespace m3oe::data;
-namespace fs = std::filesystem;
+using m3oe::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() / ("m3oe-table-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name, const std::string& text) const {
-    std::ofstream(dir / name, std::ios::binary) << text;
-    return (dir / name).string();
-  }
-};
 
 const char* kSchema =
     "# clicks and purchases by region\n"
